@@ -1,0 +1,30 @@
+# Toolchain environment for building Herald. Source it: `. scripts/env.sh`.
+#
+# On machines whose rustup toolchain has no wasm32 standard library (and cannot download it),
+# Debian's rustc-web 1.96 builds std for wasm32 from source (-Zbuild-std). We switch to that
+# path only when the wasm32 target is missing, so a developer with a normal rustup setup keeps it.
+HERALD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
+export HERALD_ROOT
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HERALD_ROOT/target}"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+herald_has_rustup_wasm() {
+  command -v rustup >/dev/null 2>&1 &&
+    rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown &&
+    [ "$(rustc --version | awk '{split($2,v,"."); print (v[1]*1000+v[2] >= 1096)}')" = 1 ]
+}
+
+if [ -z "${HERALD_USE_RUSTUP:-}" ] && ! herald_has_rustup_wasm && [ -x /usr/bin/rustc ] && [ -x /usr/lib/llvm-22/bin/wasm-ld ]; then
+  # Debian's cargo/rustc must come before rustup's proxies: cargo-leptos spawns `cargo` from PATH.
+  mkdir -p "$HERALD_ROOT/.tools/debrust"
+  for tool in cargo rustc rustdoc; do
+    ln -sf "/usr/bin/$tool" "$HERALD_ROOT/.tools/debrust/$tool"
+  done
+  export PATH="$HERALD_ROOT/.tools/debrust:$PATH"
+  export RUSTC=/usr/bin/rustc
+  export RUSTC_BOOTSTRAP=1 # lets cargo 1.96 accept -Zbuild-std for the wasm build
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-22/bin/wasm-ld
+  export HERALD_BUILD_STD=1
+fi
+# npm-installed tools (tailwind, binaryen's wasm-opt) before any system copies.
+export PATH="$HERALD_ROOT/node_modules/.bin:$PATH"
