@@ -22,9 +22,9 @@ if [ -z "${HERALD_USE_RUSTUP:-}" ] && ! herald_has_rustup_wasm && [ -x /usr/bin/
   done
   export PATH="$HERALD_ROOT/.tools/debrust:$PATH"
   export RUSTC=/usr/bin/rustc
-  export RUSTC_BOOTSTRAP=1 # lets cargo 1.96 accept -Zbuild-std for the wasm build
   export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-22/bin/wasm-ld
-  export HERALD_BUILD_STD=1
 fi
+# The wasm build uses -Zbuild-std (Cargo.toml's lib-cargo-args); this lets a stable cargo take it.
+export RUSTC_BOOTSTRAP=1
 # npm-installed tools (tailwind, binaryen's wasm-opt) before any system copies.
 export PATH="$HERALD_ROOT/node_modules/.bin:$PATH"

@@ -10,14 +10,13 @@ sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_missing=()
 need_pkg() { dpkg -s "$1" >/dev/null 2>&1 || apt_missing+=("$1"); }
 need_pkg chromium
-need_pkg pkg-config
-need_pkg libssl-dev
-need_pkg nodejs
+command -v node >/dev/null || need_pkg nodejs
+command -v psql >/dev/null || need_pkg postgresql-client
 if ! { command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; }; then
   # No wasm32 std from rustup: use Debian's rustc-web 1.96 and build std from source.
   for p in rustc-web cargo-web rust-web-src lld-22; do need_pkg "$p"; done
 fi
-if ! command -v npm >/dev/null; then need_pkg npm; fi
+command -v npm >/dev/null || need_pkg npm
 if [ ${#apt_missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${apt_missing[*]}"
   sudo_if_needed apt-get update -qq
@@ -29,7 +28,7 @@ fi
 
 if ! command -v cargo-leptos >/dev/null; then
   log "installing cargo-leptos (about 25 minutes on 2 cores, once per machine)"
-  cargo install cargo-leptos --locked
+  env -u CARGO_TARGET_DIR cargo install cargo-leptos --locked
 fi
 
 # wasm-bindgen's CLI must be exactly the version in Cargo.lock.
@@ -37,7 +36,7 @@ wb_version="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); p
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]; then
   log "installing wasm-bindgen-cli $wb_version"
   # Not --locked: one of its locked dependencies is no longer on the registry.
-  cargo install wasm-bindgen-cli --version "$wb_version" --force
+  env -u CARGO_TARGET_DIR cargo install wasm-bindgen-cli --version "$wb_version" --force
 fi
 
 if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -1,0 +1,76 @@
+import { expect, test } from '@playwright/test';
+import { ADMIN, DeliveriesPage, LoginPage, MEMBER } from './pages/portal';
+
+test('an anonymous visitor is sent to the sign-in page', async ({ page }) => {
+  await page.goto('/admin/webhook-deliveries');
+  await expect(page).toHaveURL(/\/login\?next=%2Fadmin%2Fwebhook-deliveries|\/login\?next=\/admin\/webhook-deliveries/);
+  await expect(page.getByRole('heading', { name: 'Sign in to the admin portal' })).toBeVisible();
+});
+
+test('a wrong password is refused with one neutral message', async ({ page }) => {
+  const login = new LoginPage(page);
+  await login.goto();
+  await new DeliveriesPage(page).waitForHydration();
+  await login.signIn({ email: ADMIN.email, password: 'not-the-password' });
+  await expect(page.getByRole('alert')).toHaveText('Invalid email or password');
+  await login.signIn({ email: 'nobody@e2e.test', password: 'not-the-password' });
+  await expect(page.getByRole('alert')).toHaveText('Invalid email or password');
+});
+
+test('an admin signs in and sees real deliveries; the page is interactive after hydration', async ({ page }) => {
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.signIn(ADMIN);
+  await expect(page).toHaveURL(/\/admin\/webhook-deliveries$/);
+  await expect(page.getByRole('heading', { name: 'Webhook deliveries' })).toBeVisible();
+
+  const log = new DeliveriesPage(page);
+  await expect(log.rows().first()).toBeVisible();
+  expect(await log.rows().count()).toBeGreaterThan(10);
+  await expect(page.getByTestId('current-user')).toHaveText(ADMIN.email);
+  // Demo data covers every status.
+  await expect(page.locator('[data-testid=delivery-row][data-status=failed]').first()).toBeVisible();
+  await expect(page.locator('[data-testid=delivery-row][data-status=succeeded]').first()).toBeVisible();
+
+  // "Details" is a client-side toggle: it only works once the wasm has hydrated the page.
+  await log.waitForHydration();
+  const details = log.rows().first().getByRole('button', { name: 'Details' });
+  await details.click();
+  await expect(page.getByTestId('delivery-details')).toBeVisible();
+  await expect(page.getByTestId('delivery-details')).toContainText('evt_');
+  await log.rows().first().getByRole('button', { name: 'Hide' }).click();
+  await expect(page.getByTestId('delivery-details')).toHaveCount(0);
+});
+
+test('the page renders on the server before any wasm runs', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/login');
+  await new LoginPage(page).signIn(ADMIN);
+  await expect(page.getByRole('heading', { name: 'Webhook deliveries' })).toBeVisible();
+  await expect(page.getByTestId('delivery-row').first()).toBeVisible();
+  await context.close();
+});
+
+test('a member is refused the admin pages and their server functions', async ({ page }) => {
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.signIn(MEMBER);
+  await expect(page.getByText('Admin or higher role required')).toBeVisible();
+  await expect(page.getByTestId('delivery-row')).toHaveCount(0);
+
+  const direct = await page.request.post('/api/list_deliveries', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, data: '' });
+  expect(direct.status()).toBe(403);
+});
+
+test('a sign-out ends the session', async ({ page }) => {
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.signIn(ADMIN);
+  await expect(page.getByRole('heading', { name: 'Webhook deliveries' })).toBeVisible();
+  await new DeliveriesPage(page).waitForHydration();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await page.goto('/admin/webhook-deliveries');
+  await expect(page).toHaveURL(/\/login/);
+});

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Started by Playwright (end2end/playwright.config.ts): a fresh database with one admin and
+# one member, demo data, and the release build listening on 127.0.0.1:3100.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+. scripts/db.sh
+herald_db_setup herald_test
+base="${DATABASE_URL%/*}"
+psql "$base/postgres" -qc 'DROP DATABASE IF EXISTS herald_e2e WITH (FORCE)' -c 'CREATE DATABASE herald_e2e' >/dev/null
+export DATABASE_URL="$base/herald_e2e"
+herald="$CARGO_TARGET_DIR/release/herald"
+"$herald" create-admin --email admin@e2e.test --password 'admin-password' --role admin
+"$herald" create-admin --email member@e2e.test --password 'member-password' --role member
+export HERALD_DATA_DIR="$(mktemp -d)"
+exec "$herald" serve --demo --listen 127.0.0.1:3100

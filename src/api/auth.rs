@@ -1,0 +1,72 @@
+//! Sign-in, sign-out and "who am I".
+
+use crate::domain::user::CurrentUser;
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// Signs in and redirects to the portal (or to `next` when it is a local path).
+#[server(endpoint = "login")]
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use crate::server::auth::{guard, session};
+    use crate::server::state::AppState;
+    use http::header::{HeaderValue, SET_COOKIE};
+
+    let state = AppState::from_context()?;
+    let token = match crate::server::auth::sign_in(&state.pool, state.settings.session_ttl, &email, &password).await {
+        Ok((token, _user)) => token,
+        Err(err) => {
+            guard::set_status(&err);
+            return Err(err);
+        }
+    };
+    let cookie = session::set_cookie(&token, state.settings.session_ttl.as_secs(), state.settings.secure_cookies);
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    response.append_header(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?);
+    leptos_axum::redirect(&safe_next(next.as_deref()));
+    Ok(())
+}
+
+/// Ends the session and returns to the sign-in page.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::server::auth::session;
+    use crate::server::state::AppState;
+    use http::header::{HeaderValue, SET_COOKIE};
+
+    let state = AppState::from_context()?;
+    let headers: http::HeaderMap = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
+    if let Some(token) = session::token_from_headers(&headers) {
+        crate::server::db::sessions::delete(&state.pool, &session::token_hash(&token)).await?;
+    }
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    response.append_header(SET_COOKIE, HeaderValue::from_str(&session::clear_cookie()).map_err(|_| AppError::Internal)?);
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// The signed-in user (any role); `Unauthorized` without a session.
+#[server(endpoint = "current_user")]
+pub async fn current_user() -> Result<CurrentUser, AppError> {
+    crate::server::auth::guard::current_user().await
+}
+
+/// Only local paths are followed after sign-in, so a link cannot send the user elsewhere.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with("/admin") && !path.starts_with("//") => path.to_string(),
+        _ => "/admin/webhook-deliveries".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_portal_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_next(Some("/admin/webhooks")), "/admin/webhooks");
+        assert_eq!(safe_next(Some("https://evil.example")), "/admin/webhook-deliveries");
+        assert_eq!(safe_next(Some("//evil.example")), "/admin/webhook-deliveries");
+        assert_eq!(safe_next(None), "/admin/webhook-deliveries");
+    }
+}

@@ -1,0 +1,5 @@
+//! The portal's server functions. Each one is a short shell: guard, delegate to `server::`,
+//! return typed data or an [`AppError`](crate::error::AppError).
+
+pub mod auth;
+pub mod deliveries;

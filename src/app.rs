@@ -1,0 +1,60 @@
+//! The HTML shell and the route table. Admin pages sit under one guarded parent route.
+
+use crate::ui::layout::AdminLayout;
+use crate::ui::pages::deliveries::DeliveriesPage;
+use crate::ui::pages::login::LoginPage;
+use crate::ui::pages::not_found::NotFound;
+use leptos::prelude::*;
+use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    mark_hydrated();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/herald.css" />
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
+        <Title text="Herald" />
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/") view=|| view! { <Redirect path="/admin/webhook-deliveries" /> } />
+                // Async SSR: the guard's redirect or 403 is decided before the first byte is sent.
+                <ParentRoute path=path!("/admin") view=AdminLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=|| view! { <Redirect path="/admin/webhook-deliveries" /> } />
+                    <Route path=path!("webhook-deliveries") view=DeliveriesPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+/// Sets `data-hydrated` on `<body>` once the wasm has taken over. Effects never run during
+/// server rendering, so the attribute tells tests (and curious users) that the page is live.
+fn mark_hydrated() {
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}

@@ -1,0 +1,107 @@
+//! Delivery statuses and the rows the delivery log shows.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Not tried yet.
+    Pending,
+    /// Failed at least once; the next attempt is scheduled.
+    Retrying,
+    Succeeded,
+    /// Retries exhausted, endpoint disabled, or a manual attempt failed.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 4] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Retrying,
+        DeliveryStatus::Succeeded,
+        DeliveryStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Retrying => "retrying",
+            DeliveryStatus::Succeeded => "succeeded",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
+    /// What the portal shows (seed 003: Success / Failed / Pending).
+    pub fn label(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending | DeliveryStatus::Retrying => "Pending",
+            DeliveryStatus::Succeeded => "Success",
+            DeliveryStatus::Failed => "Failed",
+        }
+    }
+
+    /// Whether the dispatcher still has work to do for it.
+    pub fn is_open(self) -> bool {
+        matches!(self, DeliveryStatus::Pending | DeliveryStatus::Retrying)
+    }
+}
+
+/// One row of the delivery log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryRow {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub endpoint_id: Uuid,
+    pub endpoint_name: String,
+    pub endpoint_url: String,
+    pub endpoint_deleted: bool,
+    pub status: DeliveryStatus,
+    pub attempt_count: i32,
+    pub response_status: Option<i16>,
+    pub error_class: Option<String>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl DeliveryRow {
+    /// The response column: the HTTP code, else the failure class, else a dash.
+    pub fn response_label(&self) -> String {
+        match (self.response_status, &self.error_class) {
+            (Some(code), _) => code.to_string(),
+            (None, Some(class)) => class.clone(),
+            (None, None) => "—".to_string(),
+        }
+    }
+}
+
+/// A page of the log with the moment it was read, so relative times render identically on
+/// the server and in the browser.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryPage {
+    pub rows: Vec<DeliveryRow>,
+    pub generated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retrying_reads_as_pending_in_the_portal() {
+        assert_eq!(DeliveryStatus::Retrying.label(), "Pending");
+        assert_eq!(DeliveryStatus::Succeeded.label(), "Success");
+        for status in DeliveryStatus::ALL {
+            assert_eq!(DeliveryStatus::parse(status.as_str()), Some(status));
+        }
+        assert!(DeliveryStatus::Retrying.is_open());
+        assert!(!DeliveryStatus::Failed.is_open());
+    }
+}

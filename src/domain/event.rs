@@ -1,0 +1,60 @@
+//! The envelope every webhook request carries (seed 002's shape):
+//! `{"id","type","created_at","data"}`. `data` is inserted as the exact JSON text the producer
+//! sent, so the bytes that are signed are the bytes that are stored and sent.
+
+use super::ids::event_ref;
+use chrono::{DateTime, SecondsFormat, Utc};
+use uuid::Uuid;
+
+pub fn envelope(id: Uuid, event_type: &str, created_at: DateTime<Utc>, data_json: &str) -> String {
+    let created = created_at.to_rfc3339_opts(SecondsFormat::Millis, true);
+    // The three strings are ids, a validated type name and a timestamp: none needs escaping,
+    // but serde_json::to_string keeps that true whatever they hold.
+    format!(
+        r#"{{"id":{},"type":{},"created_at":{},"data":{}}}"#,
+        serde_json::to_string(&event_ref(id)).unwrap_or_default(),
+        serde_json::to_string(event_type).unwrap_or_default(),
+        serde_json::to_string(&created).unwrap_or_default(),
+        data_json
+    )
+}
+
+/// Event type names: dot-separated lower-case segments, at least two (`user.created`).
+pub fn is_valid_type_name(name: &str) -> bool {
+    let segments: Vec<&str> = name.split('.').collect();
+    name.len() <= 100
+        && segments.len() >= 2
+        && segments.iter().all(|s| {
+            !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn envelope_keeps_data_bytes_exactly() {
+        let id = Uuid::parse_str("01936b2e-8f4a-7c3d-9e2f-0123456789ab").unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
+        let data = "{\"b\": 1,  \"a\": [2, 3]}";
+        let body = envelope(id, "user.created", at, data);
+        assert_eq!(
+            body,
+            "{\"id\":\"evt_01936b2e8f4a7c3d9e2f0123456789ab\",\"type\":\"user.created\",\
+             \"created_at\":\"2026-11-25T12:00:00.000Z\",\"data\":{\"b\": 1,  \"a\": [2, 3]}}"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(parsed["data"]["a"][1], 3);
+    }
+
+    #[test]
+    fn type_names_are_dotted_lower_case() {
+        assert!(is_valid_type_name("user.created"));
+        assert!(is_valid_type_name("customer.status_changed"));
+        assert!(!is_valid_type_name("User.Created"));
+        assert!(!is_valid_type_name("user"));
+        assert!(!is_valid_type_name("user..created"));
+    }
+}

@@ -1,0 +1,9 @@
+//! Pure types and rules: no I/O, compiles to wasm, unit-tested in place.
+
+pub mod delivery;
+pub mod event;
+pub mod ids;
+pub mod role;
+pub mod signing;
+pub mod time;
+pub mod user;

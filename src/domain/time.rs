@@ -1,0 +1,41 @@
+//! Time formatting shared by server rendering and hydration. "Now" is passed in (the moment
+//! the server produced the data), so both sides render the same text.
+
+use chrono::{DateTime, Utc};
+
+pub fn exact(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// "just now", "5 min ago", "3 h ago", "2 d ago"; "in 4 min" for future times.
+pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - at).num_seconds();
+    let (amount, future) = (secs.unsigned_abs(), secs < 0);
+    let text = match amount {
+        0..=9 => return "just now".to_string(),
+        10..=59 => format!("{amount} s"),
+        60..=3599 => format!("{} min", amount / 60),
+        3600..=86_399 => format!("{} h", amount / 3600),
+        _ => format!("{} d", amount / 86_400),
+    };
+    if future { format!("in {text}") } else { format!("{text} ago") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
+        let ago = |s: i64| relative(now - chrono::Duration::seconds(s), now);
+        assert_eq!(ago(3), "just now");
+        assert_eq!(ago(42), "42 s ago");
+        assert_eq!(ago(300), "5 min ago");
+        assert_eq!(ago(7200), "2 h ago");
+        assert_eq!(ago(3 * 86_400), "3 d ago");
+        assert_eq!(ago(-240), "in 4 min");
+        assert_eq!(exact(now), "2026-11-25 12:00:00 UTC");
+    }
+}

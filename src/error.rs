@@ -1,0 +1,143 @@
+//! The one error type the portal's server functions return. It is serialisable so the browser
+//! gets a typed, safe message; causes are logged on the server, never sent.
+
+use serde::{Deserialize, Serialize};
+use server_fn_error::*;
+
+mod server_fn_error {
+    pub use leptos::server_fn::codec::JsonEncoding;
+    pub use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+}
+
+/// A field-level validation message, shown next to the form field it names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self { field: field.to_string(), message: message.into() }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Sign in to continue")]
+    Unauthorized,
+    #[error("Invalid email or password")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{}", describe_fields(.0))]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Too many attempts, try again in a minute")]
+    RateLimited,
+    #[error("Something went wrong on the server; the details are in its log")]
+    Internal,
+    /// Raised in the browser: the request did not reach the server or its answer was unreadable.
+    #[error("Could not reach the server: {0}")]
+    Transport(String),
+}
+
+fn describe_fields(fields: &[FieldError]) -> String {
+    let parts: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+    parts.join("; ")
+}
+
+impl AppError {
+    pub fn forbidden_role(required: crate::domain::role::Role) -> Self {
+        AppError::Forbidden(required.requirement())
+    }
+
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        AppError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// The message for one form field, if this is a validation error that names it.
+    pub fn field_message(&self, field: &str) -> Option<String> {
+        match self {
+            AppError::Validation(fields) => {
+                fields.iter().find(|f| f.field == field).map(|f| f.message.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Unauthorized | AppError::InvalidCredentials => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Conflict(_) => 409,
+            AppError::Validation(_) => 422,
+            AppError::BadRequest(_) => 400,
+            AppError::RateLimited => 429,
+            AppError::Internal => 500,
+            AppError::Transport(_) => 502,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Request(detail)
+            | ServerFnErrorErr::Response(detail)
+            | ServerFnErrorErr::Deserialization(detail) => AppError::Transport(detail),
+            ServerFnErrorErr::Args(detail) | ServerFnErrorErr::MissingArg(detail) => {
+                AppError::BadRequest(detail)
+            }
+            _ => AppError::Internal,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_errors_name_their_fields() {
+        let err = AppError::Validation(vec![
+            FieldError::new("url", "must start with https://"),
+            FieldError::new("name", "is taken"),
+        ]);
+        assert_eq!(err.field_message("name").as_deref(), Some("is taken"));
+        assert_eq!(err.field_message("description"), None);
+        assert_eq!(err.to_string(), "url: must start with https://; name: is taken");
+        assert_eq!(err.status(), 422);
+    }
+
+    #[test]
+    fn wrong_password_and_unknown_user_read_the_same() {
+        assert_eq!(AppError::InvalidCredentials.to_string(), "Invalid email or password");
+    }
+}
+
+/// Database failures are logged with their cause and reach the browser only as `Internal`.
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        tracing::error!(error = %err, "database error");
+        AppError::Internal
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<anyhow::Error> for AppError {
+    fn from(err: anyhow::Error) -> Self {
+        tracing::error!(error = format!("{err:#}"), "internal error");
+        AppError::Internal
+    }
+}

@@ -1,0 +1,46 @@
+//! The role guard. Server functions call [`require`] first and stop with `?`; the failure also
+//! sets the HTTP status (401/403) of the server function's response.
+
+use super::session;
+use crate::domain::role::Role;
+use crate::domain::user::CurrentUser;
+use crate::error::AppError;
+use crate::server::db;
+use crate::server::state::AppState;
+use http::HeaderMap;
+use http::StatusCode;
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+use sqlx::PgPool;
+
+/// The user signed in on this request, from the session cookie.
+pub async fn current_user() -> Result<CurrentUser, AppError> {
+    let state = AppState::from_context()?;
+    let headers: HeaderMap = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
+    user_from_headers(&state.pool, &headers).await
+}
+
+pub async fn user_from_headers(pool: &PgPool, headers: &HeaderMap) -> Result<CurrentUser, AppError> {
+    let token = session::token_from_headers(headers).ok_or(AppError::Unauthorized)?;
+    db::sessions::user(pool, &session::token_hash(&token)).await?.ok_or(AppError::Unauthorized)
+}
+
+/// The signed-in user if their role is at least `required`; otherwise 401 or 403.
+pub async fn require(required: Role) -> Result<CurrentUser, AppError> {
+    let outcome = current_user().await.and_then(|user| check_role(user, required));
+    if let Err(err) = &outcome {
+        set_status(err);
+    }
+    outcome
+}
+
+pub fn check_role(user: CurrentUser, required: Role) -> Result<CurrentUser, AppError> {
+    if user.role.allows(required) { Ok(user) } else { Err(AppError::forbidden_role(required)) }
+}
+
+/// Sets the response status for an error, when answering a request.
+pub fn set_status(err: &AppError) {
+    if let Some(response) = use_context::<ResponseOptions>() {
+        response.set_status(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    }
+}

@@ -1,0 +1,55 @@
+//! Runs the parsed command. Errors end the process with one readable line, never a panic trace.
+
+use super::config::{Cli, Command, CreateAdminArgs};
+use super::{auth, db, http};
+use crate::domain::role::Role;
+use crate::domain::user::{check_password, normalize_email};
+use anyhow::{Context, bail};
+use clap::Parser;
+use std::process::ExitCode;
+
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match execute(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("herald: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<()> {
+    let pool = db::connect(&cli.database_url).await?;
+    db::migrate(&pool).await?;
+    match cli.command {
+        Command::Migrate => {
+            println!("herald: database is up to date");
+            Ok(())
+        }
+        Command::CreateAdmin(args) => create_admin(&pool, args).await,
+        Command::Serve(args) => http::serve(pool, args).await,
+    }
+}
+
+async fn create_admin(pool: &sqlx::PgPool, args: CreateAdminArgs) -> anyhow::Result<()> {
+    let Some(email) = normalize_email(&args.email) else {
+        bail!("--email {:?} is not an email address", args.email);
+    };
+    if let Err(problem) = check_password(&args.password) {
+        bail!("--password {problem}");
+    }
+    let role = Role::parse(&args.role).context("--role must be owner, admin or member")?;
+    let hash = auth::password::hash(args.password).await?;
+    let created = db::users::upsert(pool, &email, &hash, role).await?;
+    let verb = if created { "created" } else { "updated (password and role reset)" };
+    println!("herald: user {email} with role {role} {verb}");
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! Reading the delivery log.
+
+use crate::domain::delivery::{DeliveryRow, DeliveryStatus};
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+const ROW_COLUMNS: &str = r#"
+    d.id, d.event_id, d.event_type, d.endpoint_id, e.name AS endpoint_name, e.url AS endpoint_url,
+    e.deleted_at IS NOT NULL AS endpoint_deleted, d.status, d.attempt_count,
+    d.last_response_status, d.last_error_class, d.last_attempt_at, d.next_attempt_at, d.created_at"#;
+
+fn to_row(row: PgRow) -> sqlx::Result<DeliveryRow> {
+    let status: String = row.try_get("status")?;
+    Ok(DeliveryRow {
+        id: row.try_get("id")?,
+        event_id: row.try_get("event_id")?,
+        event_type: row.try_get("event_type")?,
+        endpoint_id: row.try_get("endpoint_id")?,
+        endpoint_name: row.try_get("endpoint_name")?,
+        endpoint_url: row.try_get("endpoint_url")?,
+        endpoint_deleted: row.try_get("endpoint_deleted")?,
+        status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Pending),
+        attempt_count: row.try_get("attempt_count")?,
+        response_status: row.try_get("last_response_status")?,
+        error_class: row.try_get("last_error_class")?,
+        last_attempt_at: row.try_get::<Option<DateTime<Utc>>, _>("last_attempt_at")?,
+        next_attempt_at: row.try_get::<Option<DateTime<Utc>>, _>("next_attempt_at")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// The newest deliveries, newest first.
+pub async fn recent(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<DeliveryRow>> {
+    let sql = format!(
+        "SELECT {ROW_COLUMNS} FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
+         ORDER BY d.id DESC LIMIT $1"
+    );
+    let rows = sqlx::query(&sql).bind(limit).fetch_all(pool).await?;
+    rows.into_iter().map(to_row).collect()
+}
+
+pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<DeliveryRow>> {
+    let sql = format!(
+        "SELECT {ROW_COLUMNS} FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE d.id = $1"
+    );
+    sqlx::query(&sql).bind(id).fetch_optional(pool).await?.map(to_row).transpose()
+}

@@ -1,0 +1,40 @@
+//! Portal sessions, stored by the SHA-256 of their cookie value.
+
+use crate::domain::role::Role;
+use crate::domain::user::CurrentUser;
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub async fn create(pool: &PgPool, token_hash: &[u8], user_id: Uuid, expires_at: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(expires_at)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The live, enabled user behind a session, if any.
+pub async fn user(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<Option<CurrentUser>> {
+    let row: Option<(Uuid, String, String)> = sqlx::query_as(
+        r#"SELECT u.id, u.email, u.role
+           FROM sessions s JOIN users u ON u.id = s.user_id
+           WHERE s.token_hash = $1 AND s.expires_at > now() AND u.disabled_at IS NULL"#,
+    )
+    .bind(token_hash)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(id, email, role)| CurrentUser { id, email, role: Role::parse(&role).unwrap_or(Role::Member) }))
+}
+
+pub async fn delete(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(pool).await?;
+    Ok(())
+}
+
+pub async fn delete_expired(pool: &PgPool) -> sqlx::Result<u64> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= now()").execute(pool).await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,39 @@
+//! The one application state, given to axum routes and (as context) to server functions.
+
+use super::crypto::SecretBox;
+use crate::error::AppError;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: PgPool,
+    pub settings: Arc<Settings>,
+}
+
+#[derive(Debug)]
+pub struct Settings {
+    pub secure_cookies: bool,
+    pub session_ttl: Duration,
+    pub secrets: SecretBox,
+}
+
+impl AppState {
+    /// The state provided to a server function; missing only if the router was built wrongly.
+    pub fn from_context() -> Result<Self, AppError> {
+        leptos::prelude::use_context::<AppState>().ok_or_else(|| {
+            tracing::error!("AppState missing from the server function context");
+            AppError::Internal
+        })
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

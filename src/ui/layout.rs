@@ -1,0 +1,105 @@
+//! The admin layout: the role guard for every page below `/admin`, navigation and sign-out.
+
+use crate::api::auth::{Logout, current_user};
+use crate::domain::role::Role;
+use crate::domain::user::CurrentUser;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_router::components::{A, Outlet, Redirect};
+use leptos_router::hooks::use_location;
+
+#[component]
+pub fn AdminLayout() -> impl IntoView {
+    let me = Resource::new_blocking(|| (), |_| current_user());
+    view! {
+        <Suspense fallback=|| view! { <p class="p-8 text-slate-500">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(user) if user.role.allows(Role::Admin) => view! { <Shell user /> }.into_any(),
+                    Ok(_) => view! { <Refused message=Role::Admin.requirement() /> }.into_any(),
+                    Err(AppError::Unauthorized) => view! { <ToLogin /> }.into_any(),
+                    Err(err) => view! { <Refused message=err.to_string() /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Sends an anonymous visitor to `/login`, remembering where they were going.
+#[component]
+fn ToLogin() -> impl IntoView {
+    let here = use_location();
+    let target = format!("{}{}", here.pathname.get_untracked(), here.search.get_untracked());
+    let next: String = form_urlencoded_component(&target);
+    view! { <Redirect path=format!("/login?next={next}") /> }
+}
+
+fn form_urlencoded_component(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[component]
+fn Refused(message: String) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::FORBIDDEN);
+    }
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <main class="mx-auto max-w-md p-12 text-center" data-testid="access-refused">
+            <h1 class="text-2xl font-semibold">"Permission required"</h1>
+            <p class="mt-2 text-slate-600">{message}</p>
+            <ActionForm action=logout attr:class="mt-6">
+                <button class="text-indigo-600 hover:underline" type="submit">"Sign in as someone else"</button>
+            </ActionForm>
+        </main>
+    }
+}
+
+#[component]
+fn Shell(user: CurrentUser) -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <div class="min-h-screen">
+            <header class="border-b border-slate-200 bg-white">
+                <div class="mx-auto flex max-w-7xl items-center gap-8 px-6 py-3">
+                    <a href="/admin/webhook-deliveries" class="flex items-center gap-2 font-semibold">
+                        <img src="/favicon.svg" alt="" class="h-7 w-7" />
+                        "Herald"
+                    </a>
+                    <nav class="flex gap-1 text-sm" aria-label="Main">
+                        <NavLink href="/admin/webhook-deliveries" label="Deliveries" />
+                        <NavLink href="/admin/webhooks" label="Webhooks" />
+                        <NavLink href="/admin/users" label="Users" />
+                        <NavLink href="/admin/audit" label="Audit" />
+                    </nav>
+                    <div class="ml-auto flex items-center gap-3 text-sm text-slate-600">
+                        <span data-testid="current-user">{user.email}</span>
+                        <span class="rounded bg-slate-100 px-1.5 py-0.5 text-xs">{user.role.as_str()}</span>
+                        <ActionForm action=logout>
+                            <button type="submit" class="rounded-md px-2 py-1 hover:bg-slate-100">"Sign out"</button>
+                        </ActionForm>
+                    </div>
+                </div>
+            </header>
+            <main class="mx-auto max-w-7xl px-6 py-6">
+                <Outlet />
+            </main>
+        </div>
+    }
+}
+
+#[component]
+fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
+    view! {
+        <A href=href attr:class="rounded-md px-3 py-1.5 text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700">
+            {label}
+        </A>
+    }
+}

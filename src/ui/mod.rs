@@ -1,0 +1,5 @@
+//! Pages and components of the portal.
+
+pub mod components;
+pub mod layout;
+pub mod pages;

@@ -1,0 +1,3 @@
+pub mod deliveries;
+pub mod login;
+pub mod not_found;

@@ -1,0 +1,108 @@
+//! Shared helpers for the integration tests: a real Herald router on a loopback port, users,
+//! sign-in over HTTP, and small fixtures written with plain SQL.
+#![allow(dead_code)]
+
+use herald::domain::role::Role;
+use herald::server::crypto::SecretBox;
+use herald::server::state::{AppState, Settings};
+use herald::server::{auth, db, http};
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub pool: PgPool,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+pub fn test_state(pool: PgPool) -> AppState {
+    let leptos_options = leptos::config::get_configuration(Some("Cargo.toml"))
+        .expect("Cargo.toml has [package.metadata.leptos]")
+        .leptos_options;
+    let settings = Settings {
+        secure_cookies: false,
+        session_ttl: Duration::from_secs(3600),
+        secrets: SecretBox::new(&[7u8; 32]).unwrap(),
+    };
+    AppState { leptos_options, pool, settings: Arc::new(settings) }
+}
+
+/// Serves the full router on 127.0.0.1:<random port>. The client never follows redirects, so
+/// tests can assert them.
+pub async fn spawn_app(pool: PgPool) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = http::router(test_state(pool.clone()));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    TestApp { base: format!("http://{addr}"), client, pool }
+}
+
+pub async fn create_user(pool: &PgPool, email: &str, password: &str, role: Role) {
+    let hash = auth::password::hash(password.to_string()).await.unwrap();
+    db::users::upsert(pool, email, &hash, role).await.unwrap();
+}
+
+/// Signs in through the login server function, as a form without JavaScript would, and
+/// returns the `Cookie` header value for later requests.
+pub async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/login"))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn session_cookie(app: &TestApp, email: &str, password: &str) -> String {
+    let response = sign_in(app, email, password).await;
+    let set_cookie = response
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .unwrap_or_else(|| panic!("no session cookie; status {}", response.status()))
+        .to_str()
+        .unwrap();
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+/// An endpoint with one event and one delivery in the given status; returns (endpoint, delivery).
+pub async fn delivery_fixture(pool: &PgPool, endpoint_name: &str, status: &str, code: Option<i16>) -> (Uuid, Uuid) {
+    let endpoint = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO endpoints (id, name, url, secret_encrypted) VALUES ($1, $2, 'https://hooks.example.com/in', '\\x00')",
+    )
+    .bind(endpoint)
+    .bind(endpoint_name)
+    .execute(pool)
+    .await
+    .unwrap();
+    let event = Uuid::now_v7();
+    sqlx::query("INSERT INTO events (id, type, body, created_at) VALUES ($1, 'user.created', '{}', now())")
+        .bind(event)
+        .execute(pool)
+        .await
+        .unwrap();
+    let delivery = Uuid::now_v7();
+    sqlx::query(
+        r#"INSERT INTO deliveries (id, event_id, endpoint_id, event_type, status, attempt_count,
+               last_response_status, last_attempt_at, created_at)
+           VALUES ($1, $2, $3, 'user.created', $4, 1, $5, now(), now())"#,
+    )
+    .bind(delivery)
+    .bind(event)
+    .bind(endpoint)
+    .bind(status)
+    .bind(code)
+    .execute(pool)
+    .await
+    .unwrap();
+    (endpoint, delivery)
+}

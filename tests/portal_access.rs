@@ -1,0 +1,121 @@
+//! The portal over real HTTP against a real PostgreSQL: sign-in, sessions and the role guard
+//! on pages and on server functions.
+
+mod common;
+
+use common::*;
+use herald::domain::role::Role;
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, ORIGIN};
+use sqlx::PgPool;
+
+#[sqlx::test]
+async fn anonymous_visitors_are_sent_to_login(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let response = app.client.get(app.url("/admin/webhook-deliveries")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()[LOCATION].to_str().unwrap();
+    assert!(location.starts_with("/login?next=/admin/webhook-deliveries"), "{location}");
+
+    let call = app.client.post(app.url("/api/list_deliveries")).send().await.unwrap();
+    assert_eq!(call.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test]
+async fn an_admin_sees_real_rows(pool: PgPool) {
+    create_user(&pool, "admin@test.dev", "admin-password", Role::Admin).await;
+    delivery_fixture(&pool, "Orders service", "failed", Some(503)).await;
+    let app = spawn_app(pool).await;
+
+    let login = sign_in(&app, "admin@test.dev", "admin-password").await;
+    assert_eq!(login.status(), StatusCode::FOUND);
+    assert_eq!(login.headers()[LOCATION], "/admin/webhook-deliveries");
+    let cookie = session_cookie(&app, "admin@test.dev", "admin-password").await;
+
+    let page = app.client.get(app.url("/admin/webhook-deliveries")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Orders service"), "the fixture's endpoint is listed");
+    assert!(html.contains("503"));
+    assert!(html.contains(r#"data-status="failed""#));
+}
+
+#[sqlx::test]
+async fn wrong_password_and_unknown_email_get_the_same_answer(pool: PgPool) {
+    create_user(&pool, "admin@test.dev", "admin-password", Role::Admin).await;
+    let app = spawn_app(pool).await;
+    let headers = [("accept", "application/json")];
+    let mut answers = Vec::new();
+    for (email, password) in [("admin@test.dev", "wrong-password"), ("nobody@test.dev", "admin-password")] {
+        let mut request = app.client.post(app.url("/api/login")).form(&[("email", email), ("password", password)]);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.unwrap();
+        assert!(response.headers().get("set-cookie").is_none());
+        answers.push((response.status(), response.text().await.unwrap()));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].0, StatusCode::UNAUTHORIZED);
+    assert!(answers[0].1.contains("InvalidCredentials"), "{}", answers[0].1);
+}
+
+#[sqlx::test]
+async fn members_are_refused_pages_and_server_functions(pool: PgPool) {
+    create_user(&pool, "member@test.dev", "member-password", Role::Member).await;
+    delivery_fixture(&pool, "Secret endpoint", "succeeded", Some(200)).await;
+    let app = spawn_app(pool).await;
+    let cookie = session_cookie(&app, "member@test.dev", "member-password").await;
+
+    let page = app.client.get(app.url("/admin/webhook-deliveries")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Admin or higher role required"));
+    assert!(!html.contains("Secret endpoint"), "no data reaches a member");
+
+    let call = app.client.post(app.url("/api/list_deliveries")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(call.status(), StatusCode::FORBIDDEN);
+    assert!(!call.text().await.unwrap().contains("Secret endpoint"));
+}
+
+#[sqlx::test]
+async fn signing_out_ends_the_session(pool: PgPool) {
+    create_user(&pool, "admin@test.dev", "admin-password", Role::Admin).await;
+    let app = spawn_app(pool.clone()).await;
+    let cookie = session_cookie(&app, "admin@test.dev", "admin-password").await;
+    let out = app.client.post(app.url("/api/logout")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::FOUND);
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&pool).await.unwrap();
+    assert_eq!(sessions, 0);
+    let call = app.client.post(app.url("/api/list_deliveries")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(call.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test]
+async fn cross_site_server_function_calls_are_refused(pool: PgPool) {
+    create_user(&pool, "admin@test.dev", "admin-password", Role::Admin).await;
+    let app = spawn_app(pool).await;
+    let response = app
+        .client
+        .post(app.url("/api/login"))
+        .header(ORIGIN, "https://evil.example")
+        .form(&[("email", "admin@test.dev"), ("password", "admin-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers().get("set-cookie").is_none());
+}
+
+#[sqlx::test]
+async fn sign_in_is_recorded_in_the_audit_log(pool: PgPool) {
+    create_user(&pool, "admin@test.dev", "admin-password", Role::Admin).await;
+    let app = spawn_app(pool.clone()).await;
+    session_cookie(&app, "admin@test.dev", "admin-password").await;
+    let (actor, action): (String, String) =
+        sqlx::query_as("SELECT actor, action FROM audit_log").fetch_one(&pool).await.unwrap();
+    assert_eq!((actor.as_str(), action.as_str()), ("admin@test.dev", "user.sign_in"));
+    let last_login: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT last_login_at FROM users").fetch_one(&pool).await.unwrap();
+    assert!(last_login.is_some());
+}
