@@ -163,6 +163,10 @@ CREATE TABLE deliveries (
     last_response_status  smallint,
     last_error_class      text,
     last_duration_ms      integer,
+    -- Set by a manual, bulk or test request: the next attempt is recorded with this trigger and
+    -- user, and its failure ends the delivery (no automatic retries after a manual attempt).
+    queued_trigger        text CHECK (queued_trigger IN ('manual', 'bulk', 'test')),
+    queued_by             uuid,
     created_at            timestamptz NOT NULL,
     updated_at            timestamptz NOT NULL DEFAULT now()
 ) PARTITION BY RANGE (id);

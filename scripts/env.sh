@@ -26,5 +26,8 @@ if [ -z "${HERALD_USE_RUSTUP:-}" ] && ! herald_has_rustup_wasm && [ -x /usr/bin/
 fi
 # The wasm build uses -Zbuild-std (Cargo.toml's lib-cargo-args); this lets a stable cargo take it.
 export RUSTC_BOOTSTRAP=1
+# Read at compile time by leptos_config; cargo-leptos sets it too, so setting it here keeps
+# `cargo test` from rebuilding the Leptos crates after a `cargo leptos build`.
+export LEPTOS_OUTPUT_NAME=herald
 # npm-installed tools (tailwind, binaryen's wasm-opt) before any system copies.
 export PATH="$HERALD_ROOT/node_modules/.bin:$PATH"

@@ -105,3 +105,29 @@ mod tests {
         assert!(!DeliveryStatus::Failed.is_open());
     }
 }
+
+/// One attempt as the detail page and the REST API show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttemptView {
+    pub id: Uuid,
+    pub attempt_number: i32,
+    pub trigger: String,
+    /// Email of the admin behind a manual or bulk attempt.
+    pub triggered_by: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i32,
+    pub request_url: String,
+    pub request_headers: Vec<(String, String)>,
+    pub response_status: Option<i16>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: Option<String>,
+    pub response_body_truncated: bool,
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+}
+
+impl AttemptView {
+    pub fn succeeded(&self) -> bool {
+        self.error_class.is_none() && self.response_status.is_some_and(|s| (200..300).contains(&s))
+    }
+}

@@ -1,9 +1,14 @@
 //! Pure types and rules: no I/O, compiles to wasm, unit-tested in place.
 
+pub mod attempt;
 pub mod delivery;
 pub mod event;
+pub mod health;
+pub mod net;
+pub mod retry;
 pub mod ids;
 pub mod role;
 pub mod signing;
 pub mod time;
+pub mod webhook;
 pub mod user;

@@ -1,7 +1,7 @@
 //! Runs the parsed command. Errors end the process with one readable line, never a panic trace.
 
 use super::config::{Cli, Command, CreateAdminArgs};
-use super::{auth, db, http};
+use super::{auth, db, http, receiver};
 use crate::domain::role::Role;
 use crate::domain::user::{check_password, normalize_email};
 use anyhow::{Context, bail};
@@ -27,6 +27,9 @@ fn init_tracing() {
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Receiver(args) = cli.command {
+        return receiver::Receiver::new(args.secret, true).serve(args.listen).await;
+    }
     let pool = db::connect(&cli.database_url).await?;
     db::migrate(&pool).await?;
     match cli.command {
@@ -35,7 +38,11 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::CreateAdmin(args) => create_admin(&pool, args).await,
+        Command::CreateApiKey(args) => create_api_key(&pool, &args.name).await,
+        Command::Bench(args) => super::bench::run(pool, args).await,
         Command::Serve(args) => http::serve(pool, args).await,
+        // Served above without a database.
+        Command::Receiver(_) => Ok(()),
     }
 }
 
@@ -51,5 +58,15 @@ async fn create_admin(pool: &sqlx::PgPool, args: CreateAdminArgs) -> anyhow::Res
     let created = db::users::upsert(pool, &email, &hash, role).await?;
     let verb = if created { "created" } else { "updated (password and role reset)" };
     println!("herald: user {email} with role {role} {verb}");
+    Ok(())
+}
+
+async fn create_api_key(pool: &sqlx::PgPool, name: &str) -> anyhow::Result<()> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 {
+        bail!("--name must be 1 to 100 characters");
+    }
+    let (_, key) = db::api_keys::create(pool, name, None).await?;
+    println!("herald: API key {name:?} created; it is shown only now:\n{key}");
     Ok(())
 }

@@ -30,6 +30,13 @@ pub enum Command {
     Migrate,
     /// Create a user, or reset the password and role of an existing one.
     CreateAdmin(CreateAdminArgs),
+    /// Create a REST API key (printed once).
+    CreateApiKey(CreateApiKeyArgs),
+    /// Run a local webhook receiver that records requests and checks signatures.
+    Receiver(ReceiverArgs),
+    /// Measure the dispatcher (use a scratch database): deliveries per second and
+    /// publish-to-attempt latency against a local receiver.
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -63,6 +70,102 @@ pub struct ServeArgs {
     /// How long a portal session lasts, in hours.
     #[arg(long, env = "HERALD_SESSION_HOURS", default_value_t = 12)]
     pub session_hours: u32,
+
+    /// Do not serve the portal pages (the REST API, /metrics and health checks stay).
+    #[arg(long, env = "HERALD_NO_PORTAL")]
+    pub no_portal: bool,
+
+    /// Do not deliver webhooks from this process (run dispatchers elsewhere).
+    #[arg(long, env = "HERALD_NO_DISPATCHER")]
+    pub no_dispatcher: bool,
+
+    #[command(flatten)]
+    pub dispatch: DispatchArgs,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Args, Clone)]
+pub struct DispatchArgs {
+    /// Delay before each retry after a failed attempt (s, m or h suffix); the delivery fails
+    /// after the last one. Endpoints can override it.
+    #[arg(long, env = "HERALD_RETRY_SCHEDULE", default_value = "1m,5m,25m")]
+    pub retry_schedule: String,
+
+    /// Total time allowed for one attempt, in milliseconds (endpoints can override it).
+    #[arg(long, env = "HERALD_TIMEOUT_MS", default_value_t = 10_000)]
+    pub timeout_ms: u64,
+
+    /// Time allowed to connect, in milliseconds.
+    #[arg(long, env = "HERALD_CONNECT_TIMEOUT_MS", default_value_t = 5_000)]
+    pub connect_timeout_ms: u64,
+
+    /// Networks webhooks may reach although they are internal (e.g. 10.0.0.0/8), comma-separated.
+    /// Loopback, private, link-local and metadata addresses are refused otherwise.
+    #[arg(long, env = "HERALD_ALLOW_CIDRS", value_delimiter = ',')]
+    pub allow_cidrs: Vec<String>,
+
+    /// Allow plain http:// endpoint URLs (off: HTTPS only). `--demo` turns it on.
+    #[arg(long, env = "HERALD_ALLOW_HTTP")]
+    pub allow_http: bool,
+
+    /// Largest event payload accepted by the API, in bytes.
+    #[arg(long, env = "HERALD_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024)]
+    pub max_payload_bytes: usize,
+
+    /// Disable an endpoint after this many hours without a successful delivery.
+    #[arg(long, env = "HERALD_DISABLE_AFTER_HOURS", default_value_t = 120)]
+    pub disable_after_hours: u64,
+
+    /// Keep the delivery log (events, deliveries, attempts) this many days.
+    #[arg(long, env = "HERALD_RETENTION_DAYS", default_value_t = 30)]
+    pub retention_days: u32,
+
+    /// Concurrent claim-send-record loops in this process.
+    #[arg(long = "dispatch-lanes", env = "HERALD_DISPATCH_LANES", default_value_t = 4)]
+    pub lanes: usize,
+
+    /// Deliveries claimed per batch.
+    #[arg(long, env = "HERALD_BATCH_SIZE", default_value_t = 256)]
+    pub batch_size: i64,
+
+    /// Most webhook requests in flight in this process.
+    #[arg(long, env = "HERALD_MAX_IN_FLIGHT", default_value_t = 512)]
+    pub max_in_flight: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateApiKeyArgs {
+    /// A name that says who uses the key.
+    #[arg(long)]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ReceiverArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    pub listen: SocketAddr,
+    /// The endpoint's whsec_ secret, to check signatures.
+    #[arg(long, env = "HERALD_RECEIVER_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Events to publish in the throughput run.
+    #[arg(long, default_value_t = 20_000)]
+    pub events: usize,
+    /// Endpoints each event goes to.
+    #[arg(long, default_value_t = 5)]
+    pub endpoints: usize,
+    /// Events per second in the latency run.
+    #[arg(long, default_value_t = 1_000)]
+    pub rate: u32,
+    /// Seconds the latency run lasts.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    #[command(flatten)]
+    pub dispatch: DispatchArgs,
 }
 
 #[derive(Debug, Args)]
@@ -105,5 +208,41 @@ mod tests {
         assert!(err.is_err());
         let ok = Cli::try_parse_from(["herald", "serve", "--demo", "--listen", "127.0.0.1:0"]).unwrap();
         assert!(matches!(ok.command, Command::Serve(ServeArgs { demo: true, .. })));
+    }
+}
+
+impl DispatchArgs {
+    /// The dispatcher's settings, or a message naming the bad flag.
+    pub fn dispatch_config(&self) -> anyhow::Result<crate::server::dispatcher::DispatchConfig> {
+        use crate::domain::retry::{RetryPolicy, parse_schedule};
+        use std::time::Duration;
+        let schedule = parse_schedule(&self.retry_schedule).map_err(|e| anyhow::anyhow!("--retry-schedule: {e}"))?;
+        let timeout = Duration::from_millis(self.timeout_ms.clamp(100, 120_000));
+        Ok(crate::server::dispatcher::DispatchConfig {
+            lanes: self.lanes.clamp(1, 64),
+            batch_size: self.batch_size.clamp(1, 5_000),
+            lease: timeout * 3 + Duration::from_secs(30),
+            timeout,
+            policy: RetryPolicy { schedule, ..RetryPolicy::default() },
+            poll_interval: Duration::from_millis(500),
+            max_in_flight: self.max_in_flight.clamp(1, 100_000),
+            disable_after: Duration::from_secs(self.disable_after_hours.max(1) * 3600),
+        })
+    }
+
+    /// The SSRF allowlist; loopback is added in demo mode so the local receiver works.
+    pub fn allowlist(&self, demo: bool) -> anyhow::Result<Vec<crate::domain::net::Cidr>> {
+        use crate::domain::net::Cidr;
+        let mut cidrs = self
+            .allow_cidrs
+            .iter()
+            .filter(|c| !c.trim().is_empty())
+            .map(|c| Cidr::parse(c).map_err(|e| anyhow::anyhow!("--allow-cidrs: {e}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if demo {
+            cidrs.push(Cidr::parse("127.0.0.0/8").map_err(anyhow::Error::msg)?);
+            cidrs.push(Cidr::parse("::1/128").map_err(anyhow::Error::msg)?);
+        }
+        Ok(cidrs)
     }
 }

@@ -3,6 +3,9 @@
 //! into a database without endpoints) and never without the flag.
 
 use super::crypto::SecretBox;
+use super::publish::{PublishRequest, publish};
+use std::net::SocketAddr;
+use tokio::sync::watch;
 use crate::domain::event::envelope;
 use crate::domain::signing::secret_from_key;
 use anyhow::Context;
@@ -30,7 +33,10 @@ const EVENT_TYPES: &[&str] = &[
     "license.assigned", "license.revoked", "customer.status_changed", "file.uploaded",
 ];
 
-pub async fn load(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<()> {
+/// Loads the demo data unless the database already has endpoints. `addr` is where this
+/// server listens: one demo endpoint points at the receiver mounted at `/demo/receiver`, so
+/// live deliveries succeed.
+pub async fn load(pool: &PgPool, secrets: &SecretBox, addr: SocketAddr) -> anyhow::Result<()> {
     let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM endpoints").fetch_one(pool).await?;
     if existing > 0 {
         return Ok(());
@@ -39,8 +45,10 @@ pub async fn load(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
     let mut endpoint_ids = Vec::new();
     for endpoint in ENDPOINTS {
-        endpoint_ids.push(insert_endpoint(&mut tx, endpoint, secrets).await?);
+        endpoint_ids.push(insert_endpoint(&mut tx, endpoint.name, endpoint.url, endpoint.types, secrets).await?);
     }
+    let local_url = format!("http://{addr}/demo/receiver/hooks");
+    insert_endpoint(&mut tx, "Local receiver", &local_url, &[], secrets).await?;
     let mut rng = rand::thread_rng();
     let now = Utc::now();
     let mut count = 0;
@@ -50,28 +58,53 @@ pub async fn load(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<()> {
         let event_id = insert_event(&mut tx, event_type, created_at, n).await?;
         for (endpoint, endpoint_id) in ENDPOINTS.iter().zip(&endpoint_ids) {
             if endpoint.types.is_empty() || endpoint.types.contains(&event_type) {
-                insert_delivery(&mut tx, event_id, *endpoint_id, event_type, created_at, endpoint.failure_rate).await?;
+                insert_delivery(&mut tx, event_id, (*endpoint_id, endpoint.url), event_type, created_at, endpoint.failure_rate).await?;
                 count += 1;
             }
         }
     }
     tx.commit().await.context("saving demo data")?;
-    println!("herald: demo data loaded ({} endpoints, 60 events, {count} deliveries)", ENDPOINTS.len());
+    println!("herald: demo data loaded ({} endpoints, 60 events, {count} deliveries)", ENDPOINTS.len() + 1);
     Ok(())
 }
 
-async fn insert_endpoint(tx: &mut Transaction<'_, Postgres>, endpoint: &DemoEndpoint, secrets: &SecretBox) -> anyhow::Result<Uuid> {
+/// Publishes a demo event every 15 seconds so the log shows live traffic.
+pub async fn ticker(pool: PgPool, mut shutdown: watch::Receiver<bool>) {
+    let mut n = 0usize;
+    while !*shutdown.borrow() {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(15)) => {}
+            _ = shutdown.changed() => return,
+        }
+        n += 1;
+        let event_type = EVENT_TYPES[n % EVENT_TYPES.len()];
+        let text = format!(r#"{{"demo":true,"live":{n},"customer_id":"cus_{:04}"}}"#, 2000 + n);
+        let Ok(data) = serde_json::value::RawValue::from_string(text) else { continue };
+        let request = PublishRequest { event_type, data: &data, idempotency_key: None, only_endpoint: None, trigger: None };
+        if let Err(err) = publish(&pool, request).await {
+            tracing::warn!(error = %err, "demo ticker could not publish");
+        }
+    }
+}
+
+async fn insert_endpoint(
+    tx: &mut Transaction<'_, Postgres>,
+    name: &str,
+    url: &str,
+    types: &[&str],
+    secrets: &SecretBox,
+) -> anyhow::Result<Uuid> {
     let mut key = [0u8; 24];
     rand::rngs::OsRng.fill_bytes(&mut key);
     let id = Uuid::now_v7();
-    let types: Vec<String> = endpoint.types.iter().map(|t| t.to_string()).collect();
+    let types: Vec<String> = types.iter().map(|t| t.to_string()).collect();
     sqlx::query(
         r#"INSERT INTO endpoints (id, name, url, description, event_types, secret_encrypted)
            VALUES ($1, $2, $3, $4, $5, $6)"#,
     )
     .bind(id)
-    .bind(endpoint.name)
-    .bind(endpoint.url)
+    .bind(name)
+    .bind(url)
     .bind("Demo endpoint")
     .bind(&types)
     .bind(secrets.encrypt(&secret_from_key(&key)))
@@ -98,7 +131,7 @@ async fn insert_event(tx: &mut Transaction<'_, Postgres>, event_type: &str, crea
 async fn insert_delivery(
     tx: &mut Transaction<'_, Postgres>,
     event_id: Uuid,
-    endpoint_id: Uuid,
+    (endpoint_id, url): (Uuid, &str),
     event_type: &str,
     created_at: chrono::DateTime<Utc>,
     failure_rate: u32,
@@ -141,14 +174,14 @@ async fn insert_delivery(
     .execute(&mut **tx)
     .await?;
     for (n, code) in codes.iter().enumerate() {
-        insert_attempt(tx, id, n as i32 + 1, created_at + Duration::seconds(offsets[n]), *code).await?;
+        insert_attempt(tx, (id, url), n as i32 + 1, created_at + Duration::seconds(offsets[n]), *code).await?;
     }
     Ok(())
 }
 
 async fn insert_attempt(
     tx: &mut Transaction<'_, Postgres>,
-    delivery_id: Uuid,
+    (delivery_id, url): (Uuid, &str),
     number: i32,
     started_at: chrono::DateTime<Utc>,
     code: Option<i16>,
@@ -163,7 +196,7 @@ async fn insert_attempt(
         r#"INSERT INTO delivery_attempts (id, delivery_id, attempt_number, trigger, started_at,
                duration_ms, request_url, request_headers, response_status, response_headers,
                response_body, error_class, error_message)
-           VALUES ($1, $2, $3, 'auto', $4, $5, 'demo', $6, $7, $8, $9, $10, $11)"#,
+           VALUES ($1, $2, $3, 'auto', $4, $5, $12, $6, $7, $8, $9, $10, $11)"#,
     )
     .bind(uuid_at(started_at))
     .bind(delivery_id)
@@ -176,6 +209,7 @@ async fn insert_attempt(
     .bind(body)
     .bind(class)
     .bind(message)
+    .bind(url)
     .execute(&mut **tx)
     .await?;
     Ok(())

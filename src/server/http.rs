@@ -1,10 +1,12 @@
-//! The HTTP server: portal pages (SSR), server functions, static files, health checks.
+//! `herald serve`: the HTTP server (portal pages, server functions, REST API, health,
+//! metrics) and the dispatcher in one process, with a graceful shutdown for both.
 
-use super::auth;
 use super::config::ServeArgs;
 use super::crypto::SecretBox;
+use super::dispatcher::Dispatcher;
+use super::dispatcher::send::Sender;
 use super::state::{AppState, Settings};
-use super::{db, demo};
+use super::{auth, db, demo, jobs, metrics, rest};
 use crate::app::{App, shell};
 use crate::domain::role::Role;
 use anyhow::Context;
@@ -12,31 +14,66 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use leptos::config::get_configuration;
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use leptos_axum::{LeptosRoutes, generate_route_list};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use sqlx::PgPool;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 
 pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
+    let dispatch = args.dispatch.dispatch_config()?;
+    let allowlist = args.dispatch.allowlist(args.demo)?;
     bootstrap_owner(&pool).await?;
-    if args.demo {
-        demo::load(&pool, &SecretBox::load(args.secret_key.as_deref(), &args.data_dir)?).await?;
-    }
-    let state = build_state(pool, &args)?;
-    let app = router(state.clone());
+    let state = build_state(pool.clone(), &args)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    println!("herald: portal at http://{addr}/admin/webhook-deliveries");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    if args.demo {
+        demo::load(&pool, &state.settings.secrets, addr).await?;
+    }
+    metrics::install();
+
+    let (stop, stopped) = watch::channel(false);
+    let mut background = tokio::task::JoinSet::new();
+    background.spawn(jobs::maintain(pool.clone(), args.dispatch.retention_days, stopped.clone()));
+    background.spawn(metrics::sample_queue(pool.clone()));
+    if args.demo {
+        background.spawn(demo::ticker(pool.clone(), stopped.clone()));
+    }
+    let dispatcher = if args.no_dispatcher {
+        None
+    } else {
+        let sender = Sender::new(Duration::from_millis(args.dispatch.connect_timeout_ms), allowlist, 64)?;
+        let dispatcher = Dispatcher::new(pool.clone(), sender, state.settings.secrets.clone(), dispatch);
+        Some(tokio::spawn(dispatcher.run(stopped.clone())))
+    };
+
+    let app = router(state, !args.no_portal, args.demo);
+    println!("herald: listening on http://{addr} (portal: http://{addr}/admin/webhook-deliveries)");
+    let mut http_stopped = stopped.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        println!("herald: shutting down (finishing in-flight attempts)");
+        let _ = stop.send(true);
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = http_stopped.changed().await;
+        })
+        .await?;
+    if let Some(dispatcher) = dispatcher {
+        dispatcher.await.context("dispatcher task")?.context("dispatcher")?;
+    }
+    background.abort_all();
     println!("herald: stopped");
     Ok(())
 }
@@ -49,6 +86,8 @@ fn build_state(pool: PgPool, args: &ServeArgs) -> anyhow::Result<AppState> {
         secure_cookies: args.secure_cookies,
         session_ttl: Duration::from_secs(u64::from(args.session_hours.max(1)) * 3600),
         secrets: SecretBox::load(args.secret_key.as_deref(), &args.data_dir)?,
+        max_payload_bytes: args.dispatch.max_payload_bytes,
+        allow_http: args.dispatch.allow_http || args.demo,
     };
     Ok(AppState { leptos_options, pool, settings: Arc::new(settings) })
 }
@@ -66,31 +105,36 @@ fn site_root(args: &ServeArgs) -> PathBuf {
     beside_binary.unwrap_or_else(|| PathBuf::from("target/site"))
 }
 
-pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
-    let context_state = state.clone();
-    let options = state.leptos_options.clone();
-    Router::new()
-        .route("/api/{*fn_name}", get(server_fn_handler).post(server_fn_handler))
+/// The whole HTTP surface. `portal` adds the pages and server functions; `demo` mounts a
+/// local receiver at `/demo/receiver` for the demo endpoints.
+pub fn router(state: AppState, portal: bool, demo: bool) -> Router {
+    let mut app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(context_state.clone()),
-            move || shell(options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .with_state(state)
+        .route("/metrics", get(|| async { metrics::render() }))
+        .merge(rest::router(state.settings.max_payload_bytes));
+    if portal {
+        let routes = generate_route_list(App);
+        let context_state = state.clone();
+        let options = state.leptos_options.clone();
+        app = app
+            .leptos_routes_with_context(&state, routes, move || provide_context(context_state.clone()), move || shell(options.clone()))
+            .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+    }
+    let mut app = app.layer(middleware::from_fn(refuse_cross_site)).with_state(state);
+    if demo {
+        app = app.nest_service("/demo/receiver", super::receiver::Receiver::new(None, true).router());
+    }
+    app
 }
 
-/// Server functions, with the state in context. Cross-site calls are refused: a browser sends
-/// `Origin` on every POST, and it must name this host.
-async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> Response {
-    if request.method() == Method::POST && !same_origin(request.headers()) {
+/// Refuses cross-site writes (server functions are POSTs): a browser sends `Origin` on every
+/// POST, and it must name this host. Requests without `Origin` (curl, API clients) pass.
+async fn refuse_cross_site(request: Request<Body>, next: Next) -> Response {
+    if request.method() != Method::GET && request.method() != Method::HEAD && !same_origin(request.headers()) {
         return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
     }
-    handle_server_fns_with_context(move || provide_context(state.clone()), request).await.into_response()
+    next.run(request).await
 }
 
 fn same_origin(headers: &HeaderMap) -> bool {
@@ -109,7 +153,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// With no user at all, creates an owner and prints its login once.
-async fn bootstrap_owner(pool: &PgPool) -> anyhow::Result<()> {
+pub async fn bootstrap_owner(pool: &PgPool) -> anyhow::Result<()> {
     if db::users::count(pool).await? > 0 {
         return Ok(());
     }

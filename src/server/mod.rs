@@ -2,10 +2,17 @@
 //! the HTTP stack and (later) the dispatcher.
 
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod dispatcher;
 pub mod http;
+pub mod jobs;
+pub mod metrics;
+pub mod publish;
+pub mod receiver;
+pub mod rest;
 pub mod state;

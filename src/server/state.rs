@@ -20,6 +20,9 @@ pub struct Settings {
     pub secure_cookies: bool,
     pub session_ttl: Duration,
     pub secrets: SecretBox,
+    pub max_payload_bytes: usize,
+    /// Endpoint URLs may be plain http:// (dev and demo); otherwise HTTPS only.
+    pub allow_http: bool,
 }
 
 impl AppState {

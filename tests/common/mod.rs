@@ -31,6 +31,8 @@ pub fn test_state(pool: PgPool) -> AppState {
         secure_cookies: false,
         session_ttl: Duration::from_secs(3600),
         secrets: SecretBox::new(&[7u8; 32]).unwrap(),
+        max_payload_bytes: 1024 * 1024,
+        allow_http: true,
     };
     AppState { leptos_options, pool, settings: Arc::new(settings) }
 }
@@ -40,7 +42,7 @@ pub fn test_state(pool: PgPool) -> AppState {
 pub async fn spawn_app(pool: PgPool) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = http::router(test_state(pool.clone()));
+    let app = http::router(test_state(pool.clone()), true, false);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     TestApp { base: format!("http://{addr}"), client, pool }

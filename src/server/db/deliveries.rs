@@ -48,3 +48,54 @@ pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<DeliveryRow>> {
     );
     sqlx::query(&sql).bind(id).fetch_optional(pool).await?.map(to_row).transpose()
 }
+
+type AttemptRecord = (
+    Uuid,
+    i32,
+    String,
+    Option<String>,
+    DateTime<Utc>,
+    i32,
+    String,
+    sqlx::types::Json<Vec<(String, String)>>,
+    Option<i16>,
+    Option<sqlx::types::Json<Vec<(String, String)>>>,
+    Option<String>,
+    bool,
+    Option<String>,
+    Option<String>,
+);
+
+/// Every attempt of a delivery, oldest first.
+pub async fn attempts(pool: &PgPool, delivery_id: Uuid) -> sqlx::Result<Vec<crate::domain::delivery::AttemptView>> {
+    let rows: Vec<AttemptRecord> = sqlx::query_as(
+        r#"SELECT a.id, a.attempt_number, a.trigger, u.email, a.started_at, a.duration_ms,
+                  a.request_url, a.request_headers, a.response_status, a.response_headers,
+                  a.response_body, a.response_body_truncated, a.error_class, a.error_message
+           FROM delivery_attempts a LEFT JOIN users u ON u.id = a.triggered_by
+           WHERE a.delivery_id = $1
+           ORDER BY a.attempt_number, a.id"#,
+    )
+    .bind(delivery_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::domain::delivery::AttemptView {
+            id: r.0,
+            attempt_number: r.1,
+            trigger: r.2,
+            triggered_by: r.3,
+            started_at: r.4,
+            duration_ms: r.5,
+            request_url: r.6,
+            request_headers: r.7.0,
+            response_status: r.8,
+            response_headers: r.9.map(|h| h.0).unwrap_or_default(),
+            response_body: r.10,
+            response_body_truncated: r.11,
+            error_class: r.12,
+            error_message: r.13,
+        })
+        .collect())
+}

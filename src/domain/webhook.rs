@@ -1,0 +1,155 @@
+//! The headers of an outgoing webhook request, and which custom headers an endpoint may set.
+
+use super::signing::{SignatureScheme, legacy_signature, secret_key, standard_signature_header};
+
+/// Headers Herald sets itself; an endpoint's custom headers may not replace them.
+pub const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "user-agent",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "x-webhook-timestamp",
+    "x-webhook-signature",
+];
+
+pub const USER_AGENT: &str = concat!("Herald/", env!("CARGO_PKG_VERSION"));
+
+/// Everything needed to sign one request.
+pub struct SigningInput<'a> {
+    /// The `webhook-id`: the event's public id, the same on every retry.
+    pub message_id: &'a str,
+    pub timestamp: i64,
+    pub body: &'a str,
+    /// Valid secrets, newest first: during a rotation both sign.
+    pub secrets: &'a [String],
+    pub scheme: SignatureScheme,
+}
+
+/// The request headers in the order they are sent (and stored).
+pub fn request_headers(input: &SigningInput<'_>, custom: &[(String, String)]) -> Vec<(String, String)> {
+    let keys: Vec<Vec<u8>> = input.secrets.iter().filter_map(|s| secret_key(s).ok()).collect();
+    let mut headers = vec![
+        ("content-type".to_string(), "application/json".to_string()),
+        ("user-agent".to_string(), USER_AGENT.to_string()),
+        ("webhook-id".to_string(), input.message_id.to_string()),
+        ("webhook-timestamp".to_string(), input.timestamp.to_string()),
+        (
+            "webhook-signature".to_string(),
+            standard_signature_header(&keys, input.message_id, input.timestamp, input.body),
+        ),
+    ];
+    if let Some(newest) = input.secrets.first()
+        && let Some(signature) = legacy_signature(input.scheme, newest, input.timestamp, input.body)
+    {
+        headers.push(("x-webhook-timestamp".to_string(), input.timestamp.to_string()));
+        headers.push(("x-webhook-signature".to_string(), signature));
+    }
+    for (name, value) in custom {
+        if !is_reserved(name) {
+            headers.push((name.to_ascii_lowercase(), value.clone()));
+        }
+    }
+    headers
+}
+
+pub fn is_reserved(name: &str) -> bool {
+    RESERVED_HEADERS.contains(&name.trim().to_ascii_lowercase().as_str())
+}
+
+/// Header names whose values are credentials and are masked in the stored log.
+pub fn is_sensitive(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["auth", "token", "key", "secret", "password", "cookie", "session"].iter().any(|word| lower.contains(word))
+}
+
+/// The headers as the log stores them: custom credentials masked, signatures kept (they are
+/// per-request values, useless for forging another request).
+pub fn masked_for_log(headers: &[(String, String)]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let keep = is_reserved(name) || !is_sensitive(name);
+            (name.clone(), if keep { value.clone() } else { "••••••••".to_string() })
+        })
+        .collect()
+}
+
+/// Checks one custom header; the message is shown next to the form field.
+pub fn check_custom_header(name: &str, value: &str) -> Result<(), String> {
+    let valid_name = !name.is_empty()
+        && name.len() <= 100
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !valid_name {
+        return Err(format!("{name:?} is not a valid header name"));
+    }
+    if is_reserved(name) {
+        return Err(format!("{name} is set by Herald and cannot be overridden"));
+    }
+    if value.len() > 4096 || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(format!("the value of {name} must be one line of at most 4096 bytes"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::signing::{secret_from_key, verify_legacy, verify_standard};
+
+    fn secrets() -> Vec<String> {
+        vec![secret_from_key(&[1u8; 24]), secret_from_key(&[2u8; 24])]
+    }
+
+    #[test]
+    fn headers_carry_both_signature_schemes() {
+        let secrets = secrets();
+        let input = SigningInput { message_id: "evt_1", timestamp: 1_700_000_000, body: "{}", secrets: &secrets, scheme: SignatureScheme::Timestamped };
+        let custom = vec![("X-Tenant".to_string(), "acme".to_string()), ("User-Agent".to_string(), "evil".to_string())];
+        let headers = request_headers(&input, &custom);
+        let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        assert_eq!(get("user-agent").unwrap(), USER_AGENT, "custom headers never override ours");
+        assert_eq!(get("x-tenant").as_deref(), Some("acme"));
+        let standard = get("webhook-signature").unwrap();
+        assert_eq!(standard.split(' ').count(), 2, "both rotation secrets sign");
+        assert!(verify_standard(&[2u8; 24], "evt_1", 1_700_000_000, "{}", &standard));
+        let legacy = get("x-webhook-signature").unwrap();
+        assert!(verify_legacy(SignatureScheme::Timestamped, &secrets[0], 1_700_000_000, "{}", &legacy));
+    }
+
+    #[test]
+    fn scheme_off_drops_only_the_legacy_pair() {
+        let secrets = secrets();
+        let input = SigningInput { message_id: "m", timestamp: 1, body: "{}", secrets: &secrets[..1], scheme: SignatureScheme::Off };
+        let headers = request_headers(&input, &[]);
+        assert!(headers.iter().any(|(k, _)| k == "webhook-signature"));
+        assert!(!headers.iter().any(|(k, _)| k.starts_with("x-webhook")));
+    }
+
+    #[test]
+    fn credentials_in_custom_headers_are_masked_in_the_log() {
+        let headers = vec![
+            ("authorization".to_string(), "Bearer abc".to_string()),
+            ("x-api-key".to_string(), "k".to_string()),
+            ("x-tenant".to_string(), "acme".to_string()),
+            ("webhook-signature".to_string(), "v1,xyz".to_string()),
+        ];
+        let masked = masked_for_log(&headers);
+        assert_eq!(masked[0].1, "••••••••");
+        assert_eq!(masked[1].1, "••••••••");
+        assert_eq!(masked[2].1, "acme");
+        assert_eq!(masked[3].1, "v1,xyz");
+    }
+
+    #[test]
+    fn reserved_and_malformed_custom_headers_are_refused() {
+        assert!(check_custom_header("X-Tenant", "acme").is_ok());
+        assert!(check_custom_header("Content-Type", "text/plain").unwrap_err().contains("cannot be overridden"));
+        assert!(check_custom_header("bad name", "x").is_err());
+        assert!(check_custom_header("X-A", "line\r\nInjected: yes").is_err());
+    }
+}

@@ -1,0 +1,64 @@
+//! REST API keys: `hk_<base64url of 32 random bytes>`, shown once, stored as SHA-256.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub const KEY_PREFIX: &str = "hk_";
+
+pub fn key_hash(key: &str) -> Vec<u8> {
+    Sha256::digest(key.as_bytes()).to_vec()
+}
+
+/// The key an API caller authenticated with.
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub created_by: Option<Uuid>,
+}
+
+/// Creates a key; returns its id and the key itself (the only time it exists in clear).
+pub async fn create(pool: &PgPool, name: &str, created_by: Option<Uuid>) -> sqlx::Result<(Uuid, String)> {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let key = format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO api_keys (id, name, prefix, key_hash, created_by) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(name)
+        .bind(&key[..10])
+        .bind(key_hash(&key))
+        .bind(created_by)
+        .execute(pool)
+        .await?;
+    Ok((id, key))
+}
+
+/// The live key with this value. `last_used_at` is written at most once a minute per key, so
+/// a busy producer does not turn every publish into an extra write.
+pub async fn authenticate(pool: &PgPool, key: &str) -> sqlx::Result<Option<ApiKey>> {
+    let row: Option<(Uuid, String, Option<Uuid>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT id, name, created_by, last_used_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(key_hash(key))
+    .fetch_optional(pool)
+    .await?;
+    let Some((id, name, created_by, last_used)) = row else { return Ok(None) };
+    if last_used.is_none_or(|at| Utc::now() - at > chrono::Duration::minutes(1)) {
+        sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1").bind(id).execute(pool).await?;
+    }
+    Ok(Some(ApiKey { id, name, created_by }))
+}
+
+pub async fn revoke(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

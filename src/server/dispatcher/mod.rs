@@ -1,0 +1,287 @@
+//! The dispatcher: PostgreSQL is the queue. Lanes claim due deliveries in batches, send them
+//! concurrently, and write the results back in one transaction per batch.
+
+pub mod claim;
+pub mod limits;
+pub mod record;
+pub mod resolver;
+pub mod send;
+
+use crate::domain::attempt::{NextStep, Trigger, next_step};
+use crate::domain::delivery::DeliveryStatus;
+use crate::domain::ids::event_ref;
+use crate::domain::retry::RetryPolicy;
+use crate::domain::webhook::{SigningInput, masked_for_log, request_headers};
+use crate::server::crypto::SecretBox;
+use claim::{EndpointConfig, Job};
+use limits::{Admission, Limits};
+use rand::Rng;
+use record::{AttemptRow, Batch, DeliveryUpdate};
+use send::{Sender, Sent};
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore, watch};
+use uuid::Uuid;
+
+/// The channel publishers NOTIFY after committing new deliveries.
+pub const WAKE_CHANNEL: &str = "herald_deliveries";
+
+#[derive(Clone, Debug)]
+pub struct DispatchConfig {
+    pub lanes: usize,
+    pub batch_size: i64,
+    /// How long a claim holds a delivery; longer than any attempt can take.
+    pub lease: Duration,
+    pub timeout: Duration,
+    pub policy: RetryPolicy,
+    /// Fallback poll when no notification arrives (and for scheduled retries).
+    pub poll_interval: Duration,
+    /// Most requests in flight in this process.
+    pub max_in_flight: usize,
+    /// An endpoint with no success for this long is disabled.
+    pub disable_after: Duration,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        Self {
+            lanes: 4,
+            batch_size: 256,
+            lease: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            policy: RetryPolicy::default(),
+            poll_interval: Duration::from_millis(500),
+            max_in_flight: 512,
+            disable_after: Duration::from_secs(5 * 24 * 3600),
+        }
+    }
+}
+
+/// What one step did; the loop decides from it how long to wait.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StepOutcome {
+    Dispatched(usize),
+    Idle,
+}
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    pool: PgPool,
+    sender: Sender,
+    secrets: SecretBox,
+    config: Arc<DispatchConfig>,
+    in_flight: Arc<Semaphore>,
+    limits: Limits,
+    wake: Arc<Notify>,
+}
+
+impl Dispatcher {
+    pub fn new(pool: PgPool, sender: Sender, secrets: SecretBox, config: DispatchConfig) -> Self {
+        let in_flight = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
+        Self { pool, sender, secrets, config: Arc::new(config), in_flight, limits: Limits::default(), wake: Arc::new(Notify::new()) }
+    }
+
+    /// Runs the lanes until `shutdown` turns true; in-flight attempts finish and are recorded.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let listener = tokio::spawn(listen_for_wakeups(self.pool.clone(), self.wake.clone(), shutdown.clone()));
+        let mut lanes = tokio::task::JoinSet::new();
+        for _ in 0..self.config.lanes.max(1) {
+            lanes.spawn(self.clone().lane(shutdown.clone()));
+        }
+        while let Some(ended) = lanes.join_next().await {
+            ended??;
+        }
+        listener.abort();
+        Ok(())
+    }
+
+    async fn lane(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+        while !*shutdown.borrow() {
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match self.step().await {
+                Ok(StepOutcome::Dispatched(n)) if n as i64 >= self.config.batch_size => continue,
+                Ok(StepOutcome::Dispatched(_)) | Ok(StepOutcome::Idle) => {}
+                Err(err) => {
+                    tracing::error!(error = format!("{err:#}"), "dispatch step failed; retrying shortly");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims one batch, sends it, records the results.
+    pub async fn step(&self) -> anyhow::Result<StepOutcome> {
+        let jobs = claim::claim(&self.pool, self.config.batch_size, self.config.lease).await?;
+        if jobs.is_empty() {
+            return Ok(StepOutcome::Idle);
+        }
+        let count = jobs.len();
+        let batch = self.process(jobs).await?;
+        record::write(&self.pool, &batch, self.config.disable_after).await?;
+        crate::server::metrics::record_batch(&batch);
+        Ok(StepOutcome::Dispatched(count))
+    }
+
+    async fn process(&self, jobs: Vec<Job>) -> anyhow::Result<Batch> {
+        let event_ids: Vec<Uuid> = jobs.iter().map(|j| j.event_id).collect();
+        let endpoint_ids: Vec<Uuid> = jobs.iter().map(|j| j.endpoint_id).collect();
+        let bodies = Arc::new(claim::event_bodies(&self.pool, &event_ids).await?);
+        let endpoints = Arc::new(claim::endpoints(&self.pool, &endpoint_ids, &self.secrets).await?);
+        let mut batch = Batch::default();
+        let mut tasks = tokio::task::JoinSet::new();
+        for job in jobs {
+            let Some(endpoint) = endpoints.get(&job.endpoint_id).filter(|e| e.accepts(job.trigger)) else {
+                batch.abandoned.push(job.delivery_id);
+                continue;
+            };
+            let Some(body) = bodies.get(&job.event_id) else {
+                tracing::error!(delivery = %job.delivery_id, "event body missing; delivery failed");
+                batch.abandoned.push(job.delivery_id);
+                continue;
+            };
+            let permit = match self.limits.admit(endpoint) {
+                Admission::Go(permit) => permit,
+                Admission::Wait(delay) => {
+                    batch.deferred.push((job.delivery_id, chrono::Utc::now() + chrono_delay(delay)));
+                    continue;
+                }
+            };
+            let (this, endpoint, body) = (self.clone(), endpoint.clone(), body.clone());
+            tasks.spawn(async move {
+                let _endpoint_slot = permit;
+                let _global_slot = this.in_flight.clone().acquire_owned().await;
+                let sent = this.attempt(&job, &endpoint, &body).await;
+                (job, endpoint, sent)
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            let (job, endpoint, (sent, headers)) = done?;
+            self.account(&mut batch, &job, &endpoint, sent, headers);
+        }
+        Ok(batch)
+    }
+
+    async fn attempt(&self, job: &Job, endpoint: &EndpointConfig, body: &str) -> (Sent, Vec<(String, String)>) {
+        let message_id = event_ref(job.event_id);
+        let input = SigningInput {
+            message_id: &message_id,
+            timestamp: chrono::Utc::now().timestamp(),
+            body,
+            secrets: &endpoint.secrets,
+            scheme: endpoint.scheme,
+        };
+        let headers = request_headers(&input, &endpoint.custom_headers);
+        let timeout = endpoint.timeout.unwrap_or(self.config.timeout);
+        let sent = self.sender.send(&endpoint.url, &headers, body, timeout).await;
+        (sent, headers)
+    }
+
+    /// Turns one result into an attempt row and the delivery's next state.
+    fn account(&self, batch: &mut Batch, job: &Job, endpoint: &EndpointConfig, sent: Sent, headers: Vec<(String, String)>) {
+        let attempts_made = job.attempts_before + 1;
+        let policy = match &endpoint.retry_schedule {
+            Some(schedule) => self.config.policy.with_schedule(schedule.clone()),
+            None => self.config.policy.clone(),
+        };
+        let step = next_step(
+            sent.status,
+            sent.failure,
+            job.trigger,
+            u32::try_from(attempts_made).unwrap_or(u32::MAX),
+            sent.retry_after,
+            &policy,
+            rand::thread_rng().r#gen::<f64>(),
+        );
+        let (status, next_attempt_at) = match step {
+            NextStep::Succeeded => (DeliveryStatus::Succeeded, None),
+            NextStep::RetryIn(delay) => (DeliveryStatus::Retrying, Some(chrono::Utc::now() + chrono_delay(delay))),
+            NextStep::Failed => (DeliveryStatus::Failed, None),
+            NextStep::FailedAndDisableEndpoint => {
+                batch.gone.push(endpoint.id);
+                (DeliveryStatus::Failed, None)
+            }
+        };
+        batch.updates.push(DeliveryUpdate { id: job.delivery_id, status, attempt_count: attempts_made, next_attempt_at });
+        batch.attempts.push(attempt_row(job, endpoint, sent, &headers, attempts_made));
+    }
+}
+
+fn attempt_row(job: &Job, endpoint: &EndpointConfig, sent: Sent, headers: &[(String, String)], number: i32) -> AttemptRow {
+    let to_json = |pairs: &[(String, String)]| serde_json::to_string(pairs).unwrap_or_else(|_| "[]".into());
+    AttemptRow {
+        id: Uuid::now_v7(),
+        delivery_id: job.delivery_id,
+        endpoint_id: endpoint.id,
+        attempt_number: number,
+        trigger: job.trigger.as_str(),
+        triggered_by: job.triggered_by,
+        started_at: sent.started_at,
+        duration_ms: i32::try_from(sent.duration.as_millis()).unwrap_or(i32::MAX),
+        request_url: endpoint.url.clone(),
+        request_headers: to_json(&masked_for_log(headers)),
+        response_status: sent.status.and_then(|s| i16::try_from(s).ok()),
+        response_headers: sent.status.map(|_| to_json(&sent.response_headers)),
+        response_body: sent.body,
+        truncated: sent.truncated,
+        error_class: sent.failure.map(|f| f.as_str()),
+        error_message: sent.error_message,
+    }
+}
+
+fn chrono_delay(delay: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Wakes the lanes when a publisher NOTIFYs; reconnects if the connection drops.
+async fn listen_for_wakeups(pool: PgPool, wake: Arc<Notify>, shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(mut listener) => {
+                if listener.listen(WAKE_CHANNEL).await.is_err() {
+                    continue;
+                }
+                while listener.recv().await.is_ok() {
+                    wake.notify_waiters();
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "LISTEN failed; polling until it is back"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Manual operations the portal and the REST API share.
+pub mod manual {
+    use super::*;
+
+    /// Queues one immediate attempt of a delivery, recorded with `trigger` and the user.
+    /// Returns false when the delivery does not exist.
+    pub async fn retry(pool: &PgPool, delivery_id: Uuid, trigger: Trigger, user: Option<Uuid>) -> sqlx::Result<bool> {
+        let done = sqlx::query(
+            r#"UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'retrying' END,
+                   next_attempt_at = now(), queued_trigger = $2, queued_by = $3, updated_at = now()
+               WHERE id = $1"#,
+        )
+        .bind(delivery_id)
+        .bind(trigger.as_str())
+        .bind(user)
+        .execute(pool)
+        .await?;
+        wake(pool).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn wake(pool: &PgPool) -> sqlx::Result<()> {
+        sqlx::query("SELECT pg_notify($1, '')").bind(WAKE_CHANNEL).execute(pool).await?;
+        Ok(())
+    }
+}

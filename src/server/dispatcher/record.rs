@@ -1,0 +1,254 @@
+//! Writing a batch of results in one transaction (one commit, one WAL flush per batch):
+//! attempt rows, delivery updates, hourly endpoint health, endpoint success/failure state.
+
+use crate::domain::delivery::DeliveryStatus;
+use crate::domain::health::{BUCKETS, bucket_of};
+use chrono::{DateTime, DurationRound, Utc};
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// One attempt as stored.
+#[derive(Debug, Clone)]
+pub struct AttemptRow {
+    pub id: Uuid,
+    pub delivery_id: Uuid,
+    pub endpoint_id: Uuid,
+    pub attempt_number: i32,
+    pub trigger: &'static str,
+    pub triggered_by: Option<Uuid>,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i32,
+    pub request_url: String,
+    pub request_headers: String,
+    pub response_status: Option<i16>,
+    pub response_headers: Option<String>,
+    pub response_body: Option<String>,
+    pub truncated: bool,
+    pub error_class: Option<&'static str>,
+    pub error_message: Option<String>,
+}
+
+/// The delivery's state after the attempt.
+#[derive(Debug, Clone)]
+pub struct DeliveryUpdate {
+    pub id: Uuid,
+    pub status: DeliveryStatus,
+    pub attempt_count: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub attempts: Vec<AttemptRow>,
+    pub updates: Vec<DeliveryUpdate>,
+    /// Deliveries not sent this time (endpoint busy or rate-limited): due again at the time given.
+    pub deferred: Vec<(Uuid, DateTime<Utc>)>,
+    /// Deliveries of disabled or deleted endpoints: failed without an attempt.
+    pub abandoned: Vec<Uuid>,
+    /// Endpoints that answered 410 Gone.
+    pub gone: Vec<Uuid>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.attempts.is_empty() && self.deferred.is_empty() && self.abandoned.is_empty()
+    }
+}
+
+pub async fn write(pool: &PgPool, batch: &Batch, disable_after: Duration) -> sqlx::Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut tx = pool.begin().await?;
+    insert_attempts(&mut tx, &batch.attempts).await?;
+    update_deliveries(&mut tx, batch).await?;
+    record_health(&mut tx, &batch.attempts).await?;
+    update_endpoints(&mut tx, batch, disable_after).await?;
+    tx.commit().await
+}
+
+async fn insert_attempts(tx: &mut sqlx::PgConnection, attempts: &[AttemptRow]) -> sqlx::Result<()> {
+    if attempts.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&AttemptRow) -> Option<String>| attempts.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(
+        r#"INSERT INTO delivery_attempts (id, delivery_id, attempt_number, trigger, triggered_by,
+               started_at, duration_ms, request_url, request_headers, response_status,
+               response_headers, response_body, response_body_truncated, error_class, error_message)
+           SELECT id, delivery_id, n, trigger, by_user, started, ms, url, req::jsonb, code,
+                  resp::jsonb, body, cut, class, message
+           FROM UNNEST($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::uuid[], $6::timestamptz[],
+                       $7::int[], $8::text[], $9::text[], $10::int2[], $11::text[], $12::text[],
+                       $13::bool[], $14::text[], $15::text[])
+                AS t(id, delivery_id, n, trigger, by_user, started, ms, url, req, code, resp, body,
+                     cut, class, message)"#,
+    )
+    .bind(attempts.iter().map(|a| a.id).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|a| a.delivery_id).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|a| a.attempt_number).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|a| a.trigger).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|a| a.triggered_by).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|a| a.started_at).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|a| a.duration_ms).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|a| a.request_url.as_str()).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|a| a.request_headers.as_str()).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|a| a.response_status).collect::<Vec<_>>())
+    .bind(col(|a| a.response_headers.clone()))
+    .bind(col(|a| a.response_body.clone()))
+    .bind(attempts.iter().map(|a| a.truncated).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|a| a.error_class).collect::<Vec<_>>())
+    .bind(col(|a| a.error_message.clone()))
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::Result<()> {
+    if !batch.updates.is_empty() {
+        let last: HashMap<Uuid, &AttemptRow> = batch.attempts.iter().map(|a| (a.delivery_id, a)).collect();
+        let field = |u: &DeliveryUpdate| last.get(&u.id).copied();
+        sqlx::query(
+            r#"UPDATE deliveries d
+               SET status = u.status, attempt_count = u.attempts, next_attempt_at = u.next_at,
+                   last_attempt_at = u.last_at, last_response_status = u.code,
+                   last_error_class = u.class, last_duration_ms = u.ms,
+                   queued_trigger = NULL, queued_by = NULL, updated_at = now()
+               FROM UNNEST($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[],
+                           $6::int2[], $7::text[], $8::int[])
+                    AS u(id, status, attempts, next_at, last_at, code, class, ms)
+               WHERE d.id = u.id"#,
+        )
+        .bind(batch.updates.iter().map(|u| u.id).collect::<Vec<_>>())
+        .bind(batch.updates.iter().map(|u| u.status.as_str()).collect::<Vec<_>>())
+        .bind(batch.updates.iter().map(|u| u.attempt_count).collect::<Vec<_>>())
+        .bind(batch.updates.iter().map(|u| u.next_attempt_at).collect::<Vec<_>>())
+        .bind(batch.updates.iter().map(|u| field(u).map(|a| a.started_at)).collect::<Vec<_>>())
+        .bind(batch.updates.iter().map(|u| field(u).and_then(|a| a.response_status)).collect::<Vec<_>>())
+        .bind(batch.updates.iter().map(|u| field(u).and_then(|a| a.error_class)).collect::<Vec<_>>())
+        .bind(batch.updates.iter().map(|u| field(u).map(|a| a.duration_ms)).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !batch.deferred.is_empty() {
+        sqlx::query(
+            r#"UPDATE deliveries d SET next_attempt_at = u.at
+               FROM UNNEST($1::uuid[], $2::timestamptz[]) AS u(id, at) WHERE d.id = u.id"#,
+        )
+        .bind(batch.deferred.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+        .bind(batch.deferred.iter().map(|(_, at)| *at).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !batch.abandoned.is_empty() {
+        sqlx::query(
+            r#"UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, queued_trigger = NULL,
+                   queued_by = NULL, updated_at = now()
+               WHERE id = ANY($1)"#,
+        )
+        .bind(&batch.abandoned)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Adds the batch's outcomes to the hourly per-endpoint counters.
+async fn record_health(tx: &mut sqlx::PgConnection, attempts: &[AttemptRow]) -> sqlx::Result<()> {
+    let mut cells: HashMap<(Uuid, DateTime<Utc>), (i32, i32, [i32; BUCKETS])> = HashMap::new();
+    for attempt in attempts {
+        let hour = attempt.started_at.duration_trunc(chrono::Duration::hours(1)).unwrap_or(attempt.started_at);
+        let cell = cells.entry((attempt.endpoint_id, hour)).or_insert((0, 0, [0; BUCKETS]));
+        if attempt.error_class.is_none() { cell.0 += 1 } else { cell.1 += 1 }
+        cell.2[bucket_of(u32::try_from(attempt.duration_ms).unwrap_or(0))] += 1;
+    }
+    if cells.is_empty() {
+        return Ok(());
+    }
+    let buckets: Vec<String> = cells
+        .values()
+        .map(|(_, _, b)| format!("{{{}}}", b.iter().map(i32::to_string).collect::<Vec<_>>().join(",")))
+        .collect();
+    sqlx::query(
+        r#"INSERT INTO endpoint_health_hourly AS h (endpoint_id, hour, succeeded, failed, latency_buckets)
+           SELECT e, hr, s, f, b::int[]
+           FROM UNNEST($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::text[]) AS t(e, hr, s, f, b)
+           WHERE EXISTS (SELECT 1 FROM endpoints WHERE id = t.e)
+           ON CONFLICT (endpoint_id, hour) DO UPDATE SET
+               succeeded = h.succeeded + EXCLUDED.succeeded,
+               failed = h.failed + EXCLUDED.failed,
+               latency_buckets = ARRAY(
+                   SELECT x + y FROM unnest(h.latency_buckets, EXCLUDED.latency_buckets) AS z(x, y))"#,
+    )
+    .bind(cells.keys().map(|(e, _)| *e).collect::<Vec<_>>())
+    .bind(cells.keys().map(|(_, h)| *h).collect::<Vec<_>>())
+    .bind(cells.values().map(|c| c.0).collect::<Vec<_>>())
+    .bind(cells.values().map(|c| c.1).collect::<Vec<_>>())
+    .bind(buckets)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Success clears an endpoint's failing streak; failure starts one; a streak longer than
+/// `disable_after`, or a 410 Gone, disables the endpoint with a reason the portal shows.
+async fn update_endpoints(tx: &mut sqlx::PgConnection, batch: &Batch, disable_after: Duration) -> sqlx::Result<()> {
+    let mut succeeded: Vec<Uuid> = batch.attempts.iter().filter(|a| a.error_class.is_none()).map(|a| a.endpoint_id).collect();
+    succeeded.sort();
+    succeeded.dedup();
+    let mut failed: Vec<Uuid> = batch
+        .attempts
+        .iter()
+        .filter(|a| a.error_class.is_some() && succeeded.binary_search(&a.endpoint_id).is_err())
+        .map(|a| a.endpoint_id)
+        .collect();
+    failed.sort();
+    failed.dedup();
+    if !succeeded.is_empty() {
+        sqlx::query(
+            "UPDATE endpoints SET last_success_at = now(), failing_since = NULL
+             WHERE id = ANY($1) AND (failing_since IS NOT NULL OR last_success_at < now() - interval '1 minute' OR last_success_at IS NULL)",
+        )
+        .bind(&succeeded)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !failed.is_empty() {
+        sqlx::query("UPDATE endpoints SET failing_since = now() WHERE id = ANY($1) AND failing_since IS NULL")
+            .bind(&failed)
+            .execute(&mut *tx)
+            .await?;
+        let reason = format!(
+            "Disabled by Herald: no successful delivery for {} hours",
+            disable_after.as_secs() / 3600
+        );
+        disable(tx, &failed, &reason, Some(disable_after)).await?;
+    }
+    if !batch.gone.is_empty() {
+        let reason = format!("Disabled by Herald: the endpoint answered 410 Gone on {}", Utc::now().format("%Y-%m-%d %H:%M UTC"));
+        disable(tx, &batch.gone, &reason, None).await?;
+    }
+    Ok(())
+}
+
+async fn disable(tx: &mut sqlx::PgConnection, ids: &[Uuid], reason: &str, failing_longer_than: Option<Duration>) -> sqlx::Result<()> {
+    let disabled: Vec<(Uuid, String)> = sqlx::query_as(
+        r#"UPDATE endpoints SET enabled = false, disabled_reason = $2, updated_at = now()
+           WHERE id = ANY($1) AND enabled
+             AND ($3::float8 IS NULL OR failing_since < now() - make_interval(secs => $3))
+           RETURNING id, name"#,
+    )
+    .bind(ids)
+    .bind(reason)
+    .bind(failing_longer_than.map(|d| d.as_secs_f64()))
+    .fetch_all(&mut *tx)
+    .await?;
+    for (id, name) in disabled {
+        tracing::warn!(endpoint = %name, reason, "endpoint disabled");
+        let actor = crate::server::db::audit::Actor { user_id: None, label: "herald" };
+        crate::server::db::audit::record(&mut *tx, &actor, "endpoint.auto_disable", &id.to_string(), serde_json::json!({ "name": name, "reason": reason })).await?;
+    }
+    Ok(())
+}

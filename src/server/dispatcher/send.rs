@@ -1,0 +1,180 @@
+//! One HTTP attempt: POST the signed body, read at most 64 KiB of the answer, classify the
+//! outcome. Never follows redirects; connect and total timeouts bound every attempt.
+
+use super::resolver::{DnsFailure, GuardedResolver, SsrfBlocked};
+use crate::domain::attempt::FailureClass;
+use crate::domain::net::{Cidr, is_allowed};
+use crate::domain::retry::parse_retry_after;
+use chrono::{DateTime, Utc};
+use std::error::Error as StdError;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Stored response bodies are cut here (and flagged).
+pub const MAX_STORED_BODY: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    allowlist: Arc<Vec<Cidr>>,
+}
+
+/// What came of one attempt.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub started_at: DateTime<Utc>,
+    pub duration: Duration,
+    pub status: Option<u16>,
+    pub response_headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    pub truncated: bool,
+    pub failure: Option<FailureClass>,
+    pub error_message: Option<String>,
+    pub retry_after: Option<Duration>,
+}
+
+impl Sender {
+    pub fn new(connect_timeout: Duration, allowlist: Vec<Cidr>, max_idle_per_host: usize) -> anyhow::Result<Self> {
+        let allowlist = Arc::new(allowlist);
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(connect_timeout)
+            .pool_max_idle_per_host(max_idle_per_host)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .dns_resolver(Arc::new(GuardedResolver { allowlist: allowlist.clone() }))
+            .build()?;
+        Ok(Self { client, allowlist })
+    }
+
+    pub async fn send(&self, url: &str, headers: &[(String, String)], body: &str, timeout: Duration) -> Sent {
+        let started_at = Utc::now();
+        let clock = Instant::now();
+        let mut sent = match self.blocked_literal(url) {
+            Some(message) => failed(started_at, FailureClass::SsrfBlocked, message),
+            None => self.post(url, headers, body, timeout, started_at).await,
+        };
+        sent.duration = clock.elapsed();
+        sent
+    }
+
+    /// reqwest skips the resolver for IP-literal URLs, so those are checked here.
+    fn blocked_literal(&self, url: &str) -> Option<String> {
+        let host = reqwest::Url::parse(url).ok()?.host_str()?.trim_matches(['[', ']']).to_string();
+        let ip: IpAddr = host.parse().ok()?;
+        (!is_allowed(ip, &self.allowlist)).then(|| format!("{ip} is an internal address, which webhooks may not reach"))
+    }
+
+    async fn post(&self, url: &str, headers: &[(String, String)], body: &str, timeout: Duration, started_at: DateTime<Utc>) -> Sent {
+        let mut request = self.client.post(url).timeout(timeout).body(body.to_string());
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(err) => return failed(started_at, classify(&err), describe(&err)),
+        };
+        let status = response.status().as_u16();
+        let response_headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+        let (body, truncated, read_error) = read_capped(response).await;
+        let failure = FailureClass::of_status(status);
+        let error_message = match (failure, read_error) {
+            (Some(_), _) => Some(format!("endpoint answered HTTP {status}")),
+            (None, Some(err)) => Some(format!("response body could not be read in full: {err}")),
+            (None, None) => None,
+        };
+        Sent {
+            started_at,
+            duration: Duration::ZERO,
+            status: Some(status),
+            response_headers,
+            body: Some(body),
+            truncated,
+            failure,
+            error_message,
+            retry_after,
+        }
+    }
+}
+
+/// Reads the body up to [`MAX_STORED_BODY`]; stops reading (and drops the connection) beyond.
+async fn read_capped(mut response: reqwest::Response) -> (String, bool, Option<String>) {
+    let mut bytes = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = MAX_STORED_BODY - bytes.len();
+                if chunk.len() > room {
+                    bytes.extend_from_slice(&chunk[..room]);
+                    return (String::from_utf8_lossy(&bytes).into_owned(), true, None);
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => return (String::from_utf8_lossy(&bytes).into_owned(), false, None),
+            Err(err) => return (String::from_utf8_lossy(&bytes).into_owned(), false, Some(describe(&err))),
+        }
+    }
+}
+
+fn failed(started_at: DateTime<Utc>, class: FailureClass, message: String) -> Sent {
+    Sent {
+        started_at,
+        duration: Duration::ZERO,
+        status: None,
+        response_headers: Vec::new(),
+        body: None,
+        truncated: false,
+        failure: Some(class),
+        error_message: Some(message),
+        retry_after: None,
+    }
+}
+
+fn sources(err: &reqwest::Error) -> impl Iterator<Item = &(dyn StdError + 'static)> {
+    std::iter::successors(err.source(), |e| e.source())
+}
+
+fn classify(err: &reqwest::Error) -> FailureClass {
+    if sources(err).any(|e| e.is::<SsrfBlocked>()) {
+        return FailureClass::SsrfBlocked;
+    }
+    if sources(err).any(|e| e.is::<DnsFailure>()) {
+        return FailureClass::Dns;
+    }
+    if err.is_timeout() {
+        return FailureClass::Timeout;
+    }
+    let text = describe(err).to_ascii_lowercase();
+    if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
+        return FailureClass::Tls;
+    }
+    FailureClass::Connect
+}
+
+/// The error and its causes on one line, without the URL (the log shows it separately).
+fn describe(err: &reqwest::Error) -> String {
+    let mut parts = vec![err.without_url_ref().to_string()];
+    parts.extend(sources(err).map(|e| e.to_string()));
+    parts.dedup();
+    parts.join(": ")
+}
+
+trait WithoutUrl {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        let text = self.to_string();
+        match self.url() {
+            Some(url) => text.replace(&format!(" ({url})"), "").replace(url.as_str(), "<url>"),
+            None => text,
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! API-key authentication: `Authorization: Bearer hk_…`.
+
+use super::error::ApiError;
+use crate::error::AppError;
+use crate::server::db::api_keys::{self, ApiKey};
+use crate::server::db::audit::Actor;
+use crate::server::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+/// The authenticated caller of a REST handler. Extracting it is the handler's guard: a request
+/// without a live key never reaches the handler's body.
+pub struct ApiCaller(pub ApiKey);
+
+impl ApiCaller {
+    pub fn label(&self) -> String {
+        format!("api-key:{}", self.0.name)
+    }
+
+    pub fn actor<'a>(&self, label: &'a str) -> Actor<'a> {
+        Actor { user_id: self.0.created_by, label }
+    }
+}
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let key = header.strip_prefix("Bearer ").map(str::trim).filter(|k| !k.is_empty()).ok_or(ApiError(AppError::Unauthorized))?;
+        match api_keys::authenticate(&state.pool, key).await? {
+            Some(found) => Ok(ApiCaller(found)),
+            None => Err(ApiError(AppError::Unauthorized)),
+        }
+    }
+}
