@@ -181,7 +181,8 @@ CREATE INDEX deliveries_event ON deliveries (event_id);
 CREATE INDEX deliveries_status ON deliveries (status, id DESC);
 CREATE INDEX deliveries_endpoint ON deliveries (endpoint_id, id DESC);
 CREATE INDEX deliveries_event_type ON deliveries (event_type text_pattern_ops, id DESC);
-CREATE INDEX deliveries_response ON deliveries (last_response_status, id DESC);
+-- Sorting and filtering by response code; no response sorts as 0.
+CREATE INDEX deliveries_code ON deliveries ((coalesce(last_response_status, 0)), id DESC);
 
 -- Append-only. Partitioned by delivery_id so that a delivery's attempts live in the same
 -- day as the delivery and are dropped with it.

@@ -12,5 +12,9 @@ export DATABASE_URL="$base/herald_e2e"
 herald="$CARGO_TARGET_DIR/release/herald"
 "$herald" create-admin --email admin@e2e.test --password 'admin-password' --role admin
 "$herald" create-admin --email member@e2e.test --password 'member-password' --role member
+# The tests publish events with this key (end2end/.state is git-ignored).
+mkdir -p end2end/.state
+"$herald" create-api-key --name e2e | tail -1 > end2end/.state/api-key
 export HERALD_DATA_DIR="$(mktemp -d)"
-exec "$herald" serve --demo --listen 127.0.0.1:3100
+# A short retry schedule so failures settle within a test.
+exec "$herald" serve --demo --listen 127.0.0.1:3100 --retry-schedule 1s

@@ -2,6 +2,7 @@
 
 use crate::ui::layout::AdminLayout;
 use crate::ui::pages::deliveries::DeliveriesPage;
+use crate::ui::pages::delivery_detail::DeliveryDetailPage;
 use crate::ui::pages::login::LoginPage;
 use crate::ui::pages::not_found::NotFound;
 use leptos::prelude::*;
@@ -43,6 +44,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("/admin") view=AdminLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/admin/webhook-deliveries" /> } />
                     <Route path=path!("webhook-deliveries") view=DeliveriesPage />
+                    <Route path=path!("webhook-deliveries/:id") view=DeliveryDetailPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -1,17 +1,199 @@
-//! The delivery log.
+//! The delivery log, the detail view, retries and bulk retries. Every function checks for the
+//! admin role itself before touching data.
 
-use crate::domain::delivery::DeliveryPage;
+use crate::domain::delivery::{DeliveryDetail, JobProgress};
+use crate::domain::log_query::LogPage;
 use crate::error::AppError;
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-/// The newest deliveries (admin or higher).
-#[server(endpoint = "list_deliveries")]
-pub async fn list_deliveries() -> Result<DeliveryPage, AppError> {
+/// Choices for the log's filter form.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogFilters {
+    pub event_types: Vec<String>,
+    pub endpoints: Vec<(Uuid, String)>,
+}
+
+#[cfg(feature = "ssr")]
+fn parse_view(view: &str) -> crate::domain::log_query::LogQuery {
+    let pairs: Vec<(String, String)> = form_pairs(view);
+    crate::domain::log_query::LogQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+/// Splits and decodes an `a=b&c=d` query string.
+#[cfg(feature = "ssr")]
+fn form_pairs(view: &str) -> Vec<(String, String)> {
+    let view = view.strip_prefix('?').unwrap_or(view);
+    view.split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+#[cfg(feature = "ssr")]
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
+        match (bytes[i], escaped) {
+            (_, Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', None) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (other, None) => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// One page of the log for the view in `view` (the page's URL query string). With `anchor`
+/// (live refresh of the first page) rows newer than the anchor are left out, so the rows the
+/// admin is reading stay where they are; `newer_count` tells how many arrived since.
+#[server(endpoint = "delivery_log")]
+pub async fn delivery_log(view: String, anchor: Option<Uuid>) -> Result<LogPage, AppError> {
+    use crate::domain::log_query::Cursor;
     use crate::domain::role::Role;
     use crate::server::{auth::guard, db, state::AppState};
 
     guard::require(Role::Admin).await?;
     let state = AppState::from_context()?;
-    let rows = db::deliveries::recent(&state.pool, 50).await?;
-    Ok(DeliveryPage { rows, generated_at: chrono::Utc::now() })
+    let mut query = parse_view(&view);
+    let anchored = anchor.filter(|_| query.cursor.is_none() && query.is_newest_first());
+    if let Some(anchor) = anchored {
+        // Rows at or below the anchor: the same page the admin is reading, with fresh statuses.
+        query.cursor = Some(Cursor { before: false, key: String::new(), id: Uuid::from_u128(anchor.as_u128().saturating_add(1)) });
+    }
+    let mut page = db::log::page(&state.pool, &query, chrono::Utc::now()).await?;
+    if anchored.is_some() {
+        page.prev = None;
+    }
+    Ok(page)
+}
+
+/// How many deliveries matching the view are newer than `top`.
+#[server(endpoint = "newer_count")]
+pub async fn newer_count(view: String, top: Uuid) -> Result<i64, AppError> {
+    use crate::domain::role::Role;
+    use crate::server::{auth::guard, db, state::AppState};
+
+    guard::require(Role::Admin).await?;
+    let state = AppState::from_context()?;
+    let mut query = parse_view(&view);
+    query.cursor = None;
+    Ok(db::log::count_newer(&state.pool, &query, chrono::Utc::now(), top).await?)
+}
+
+#[server(endpoint = "log_filters")]
+pub async fn log_filters() -> Result<LogFilters, AppError> {
+    use crate::domain::role::Role;
+    use crate::server::{auth::guard, state::AppState};
+
+    guard::require(Role::Admin).await?;
+    let state = AppState::from_context()?;
+    let event_types = sqlx::query_scalar("SELECT name FROM event_types ORDER BY name").fetch_all(&state.pool).await?;
+    let endpoints = sqlx::query_as("SELECT id, name FROM endpoints WHERE deleted_at IS NULL ORDER BY lower(name)")
+        .fetch_all(&state.pool)
+        .await?;
+    Ok(LogFilters { event_types, endpoints })
+}
+
+#[server(endpoint = "delivery_detail")]
+pub async fn delivery_detail(id: Uuid) -> Result<DeliveryDetail, AppError> {
+    use crate::domain::role::Role;
+    use crate::server::{auth::guard, db, state::AppState};
+
+    guard::require(Role::Admin).await?;
+    let state = AppState::from_context()?;
+    let delivery = db::deliveries::get(&state.pool, id).await?.ok_or(AppError::NotFound("Delivery".into()))?;
+    let body: String = sqlx::query_scalar("SELECT body FROM events WHERE id = $1")
+        .bind(delivery.event_id)
+        .fetch_optional(&state.pool)
+        .await?
+        .unwrap_or_default();
+    let body_pretty = serde_json::from_str::<serde_json::Value>(&body)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_else(|_| body.clone());
+    let attempts = db::deliveries::attempts(&state.pool, id).await?;
+    Ok(DeliveryDetail { delivery, body, body_pretty, attempts, generated_at: chrono::Utc::now() })
+}
+
+/// Queues one immediate attempt, recorded as `manual` with the admin's name.
+#[server(endpoint = "retry_delivery")]
+pub async fn retry_delivery(id: Uuid) -> Result<(), AppError> {
+    use crate::domain::attempt::Trigger;
+    use crate::domain::role::Role;
+    use crate::server::db::audit::{self, Actor};
+    use crate::server::{auth::guard, dispatcher::manual, state::AppState};
+
+    let user = guard::require(Role::Admin).await?;
+    let state = AppState::from_context()?;
+    if !manual::retry(&state.pool, id, Trigger::Manual, Some(user.id)).await? {
+        return Err(AppError::NotFound("Delivery".into()));
+    }
+    let actor = Actor { user_id: Some(user.id), label: &user.email };
+    audit::record(&state.pool, &actor, "delivery.retry", &id.to_string(), serde_json::json!({})).await?;
+    Ok(())
+}
+
+/// How many failed deliveries a bulk retry of this view would queue.
+#[server(endpoint = "bulk_retry_count")]
+pub async fn bulk_retry_count(view: String) -> Result<i64, AppError> {
+    use crate::domain::role::Role;
+    use crate::server::{auth::guard, bulk, db, state::AppState};
+
+    guard::require(Role::Admin).await?;
+    let state = AppState::from_context()?;
+    let now = chrono::Utc::now();
+    Ok(db::log::count(&state.pool, &bulk::failed_matching(&parse_view(&view), now), now).await?)
+}
+
+#[server(endpoint = "start_bulk_retry")]
+pub async fn start_bulk_retry(view: String) -> Result<JobProgress, AppError> {
+    use crate::domain::role::Role;
+    use crate::server::db::audit::{self, Actor};
+    use crate::server::{auth::guard, bulk, state::AppState};
+
+    let user = guard::require(Role::Admin).await?;
+    let state = AppState::from_context()?;
+    let job = bulk::start(&state.pool, &parse_view(&view), user.id).await?;
+    let actor = Actor { user_id: Some(user.id), label: &user.email };
+    let details = serde_json::json!({ "view": view, "total": job.total });
+    audit::record(&state.pool, &actor, "delivery.bulk_retry", &job.id.to_string(), details).await?;
+    Ok(job)
+}
+
+#[server(endpoint = "bulk_job")]
+pub async fn bulk_job(id: Uuid) -> Result<JobProgress, AppError> {
+    use crate::domain::role::Role;
+    use crate::server::{auth::guard, bulk, state::AppState};
+
+    guard::require(Role::Admin).await?;
+    let state = AppState::from_context()?;
+    bulk::progress(&state.pool, id).await?.ok_or(AppError::NotFound("Bulk job".into()))
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_decode_like_browsers_encode_them() {
+        let pairs = form_pairs("?q=billing+%26+co&event=license.*&bad=%zz");
+        assert_eq!(pairs[0], ("q".to_string(), "billing & co".to_string()));
+        assert_eq!(pairs[1].1, "license.*");
+        assert_eq!(pairs[2].1, "%zz");
+    }
 }

@@ -106,6 +106,28 @@ mod tests {
     }
 }
 
+/// Progress of a background bulk retry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobProgress {
+    pub id: Uuid,
+    pub total: i32,
+    pub done: i32,
+    /// running, finished or failed
+    pub status: String,
+}
+
+/// Everything the detail page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryDetail {
+    pub delivery: DeliveryRow,
+    /// The envelope exactly as sent.
+    pub body: String,
+    /// The same, pretty-printed (keys in their original order) for reading.
+    pub body_pretty: String,
+    pub attempts: Vec<AttemptView>,
+    pub generated_at: DateTime<Utc>,
+}
+
 /// One attempt as the detail page and the REST API show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AttemptView {

@@ -7,6 +7,7 @@ pub mod health;
 pub mod net;
 pub mod retry;
 pub mod ids;
+pub mod log_query;
 pub mod role;
 pub mod signing;
 pub mod time;

@@ -1,7 +1,30 @@
-import { expect, type Page } from '@playwright/test';
+import { expect, type APIRequestContext, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export const ADMIN = { email: 'admin@e2e.test', password: 'admin-password' };
 export const MEMBER = { email: 'member@e2e.test', password: 'member-password' };
+
+/** The API key scripts/e2e-server.sh created for this run. */
+export function apiKey(): string {
+  return readFileSync(join(__dirname, '..', '..', '.state', 'api-key'), 'utf8').trim();
+}
+
+/** Publishes an event through the REST API; returns its id (evt_…). */
+export async function publish(request: APIRequestContext, type: string, data: unknown): Promise<string> {
+  const response = await request.post('/api/v1/events', {
+    headers: { authorization: `Bearer ${apiKey()}` },
+    data: { type, data },
+  });
+  expect(response.status()).toBe(201);
+  return (await response.json()).id;
+}
+
+/** Tells the demo's local receiver how to answer. */
+export async function receiverAnswers(request: APIRequestContext, mode: Record<string, unknown>) {
+  const response = await request.put('/demo/receiver/_mode', { data: mode });
+  expect(response.status()).toBe(204);
+}
 
 /** The sign-in page. */
 export class LoginPage {
@@ -18,9 +41,21 @@ export class LoginPage {
   }
 }
 
+export async function signInAsAdmin(page: Page) {
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.signIn(ADMIN);
+  await expect(page.getByRole('heading', { name: 'Webhook deliveries' })).toBeVisible();
+}
+
 /** The delivery log at /admin/webhook-deliveries. */
 export class DeliveriesPage {
   constructor(private readonly page: Page) {}
+
+  async goto(query = '') {
+    await this.page.goto(`/admin/webhook-deliveries${query}`);
+    await this.waitForHydration();
+  }
 
   rows() {
     return this.page.getByTestId('delivery-row');
@@ -28,5 +63,14 @@ export class DeliveriesPage {
 
   async waitForHydration() {
     await expect(this.page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  }
+
+  filter(label: string) {
+    return this.page.getByRole('combobox', { name: label });
+  }
+
+  async search(text: string) {
+    await this.page.getByRole('searchbox', { name: 'Search' }).fill(text);
+    await this.page.getByRole('button', { name: 'Apply' }).click();
   }
 }

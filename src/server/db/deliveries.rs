@@ -7,12 +7,12 @@ use sqlx::postgres::PgRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-const ROW_COLUMNS: &str = r#"
+pub const ROW_COLUMNS: &str = r#"
     d.id, d.event_id, d.event_type, d.endpoint_id, e.name AS endpoint_name, e.url AS endpoint_url,
     e.deleted_at IS NOT NULL AS endpoint_deleted, d.status, d.attempt_count,
     d.last_response_status, d.last_error_class, d.last_attempt_at, d.next_attempt_at, d.created_at"#;
 
-fn to_row(row: PgRow) -> sqlx::Result<DeliveryRow> {
+pub fn to_row(row: PgRow) -> sqlx::Result<DeliveryRow> {
     let status: String = row.try_get("status")?;
     Ok(DeliveryRow {
         id: row.try_get("id")?,

@@ -1,1 +1,2 @@
+pub mod bulk_retry;
 pub mod status_badge;

@@ -1,0 +1,363 @@
+//! The delivery log's view state: search, filters, sort and keyset cursor. It round-trips
+//! through the URL query string, so a reload, the back button or a shared link shows the
+//! same page.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusFilter {
+    Success,
+    Failed,
+    /// Not tried yet or waiting for a retry.
+    Pending,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeClass {
+    Success2xx,
+    Redirect3xx,
+    Client4xx,
+    Server5xx,
+    /// No HTTP answer (timeout, connection, DNS, TLS, SSRF) or not attempted.
+    NoResponse,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    #[default]
+    Time,
+    Status,
+    Code,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    #[default]
+    Desc,
+    Asc,
+}
+
+/// Where a page starts: after (older, in the sort order) or before (newer) a row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub before: bool,
+    /// The sort key of the boundary row as text ("" for time sorting).
+    pub key: String,
+    pub id: Uuid,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogQuery {
+    pub search: Option<String>,
+    pub status: Option<StatusFilter>,
+    /// An event type, or a category prefix written `license.*`.
+    pub event: Option<String>,
+    pub endpoint: Option<Uuid>,
+    /// Time range as a preset (`1h`, `24h`, `7d`, `30d`) relative to now.
+    pub since: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub code: Option<CodeClass>,
+    pub sort: SortKey,
+    pub dir: Direction,
+    pub cursor: Option<Cursor>,
+}
+
+pub const PAGE_SIZE: i64 = 50;
+
+/// One page of the log with the cursors of its neighbours and the moment it was read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogPage {
+    pub rows: Vec<super::delivery::DeliveryRow>,
+    /// Cursor of the next page (further along the sort order).
+    pub next: Option<Cursor>,
+    /// Cursor of the previous page.
+    pub prev: Option<Cursor>,
+    pub generated_at: DateTime<Utc>,
+}
+
+impl StatusFilter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusFilter::Success => "success",
+            StatusFilter::Failed => "failed",
+            StatusFilter::Pending => "pending",
+        }
+    }
+    pub fn parse(v: &str) -> Option<Self> {
+        [Self::Success, Self::Failed, Self::Pending].into_iter().find(|s| s.as_str() == v)
+    }
+    /// The stored statuses it covers.
+    pub fn statuses(self) -> &'static [&'static str] {
+        match self {
+            StatusFilter::Success => &["succeeded"],
+            StatusFilter::Failed => &["failed"],
+            StatusFilter::Pending => &["pending", "retrying"],
+        }
+    }
+}
+
+impl CodeClass {
+    pub const ALL: [CodeClass; 5] =
+        [CodeClass::Success2xx, CodeClass::Redirect3xx, CodeClass::Client4xx, CodeClass::Server5xx, CodeClass::NoResponse];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeClass::Success2xx => "2xx",
+            CodeClass::Redirect3xx => "3xx",
+            CodeClass::Client4xx => "4xx",
+            CodeClass::Server5xx => "5xx",
+            CodeClass::NoResponse => "none",
+        }
+    }
+    pub fn parse(v: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == v)
+    }
+    /// `[low, high)` of the status codes; `None` for "no response".
+    pub fn range(self) -> Option<(i16, i16)> {
+        match self {
+            CodeClass::Success2xx => Some((200, 300)),
+            CodeClass::Redirect3xx => Some((300, 400)),
+            CodeClass::Client4xx => Some((400, 500)),
+            CodeClass::Server5xx => Some((500, 600)),
+            CodeClass::NoResponse => None,
+        }
+    }
+}
+
+impl SortKey {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Time => "time",
+            SortKey::Status => "status",
+            SortKey::Code => "code",
+        }
+    }
+    pub fn parse(v: &str) -> Option<Self> {
+        [Self::Time, Self::Status, Self::Code].into_iter().find(|s| s.as_str() == v)
+    }
+}
+
+impl Cursor {
+    /// `a.<key>.<uuid>` (after) or `b.<key>.<uuid>` (before).
+    pub fn encode(&self) -> String {
+        format!("{}.{}.{}", if self.before { "b" } else { "a" }, self.key, self.id.simple())
+    }
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let (side, rest) = text.split_once('.')?;
+        let (key, id) = rest.rsplit_once('.')?;
+        let before = match side {
+            "a" => false,
+            "b" => true,
+            _ => return None,
+        };
+        let valid_key = key.len() <= 16 && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        valid_key.then_some(())?;
+        Some(Cursor { before, key: key.to_string(), id: Uuid::parse_str(id).ok()? })
+    }
+}
+
+/// Event filter values: `user.created` or a prefix `license.*`.
+pub fn is_valid_event_filter(value: &str) -> bool {
+    let name = value.strip_suffix(".*").unwrap_or(value);
+    !name.is_empty() && name.len() <= 100 && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+}
+
+impl LogQuery {
+    /// Reads the query string's pairs; unknown or malformed values are ignored, so an edited
+    /// URL still shows a page rather than an error.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> LogQuery {
+        let mut query = LogQuery::default();
+        for (name, value) in pairs {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            match name {
+                "q" => query.search = Some(value.chars().take(200).collect()),
+                "status" => query.status = StatusFilter::parse(value),
+                "event" => query.event = is_valid_event_filter(value).then(|| value.to_string()),
+                "endpoint" => query.endpoint = Uuid::parse_str(value).ok(),
+                "since" => query.since = ["1h", "24h", "7d", "30d"].contains(&value).then(|| value.to_string()),
+                "from" => query.from = parse_time(value),
+                "to" => query.to = parse_time(value),
+                "code" => query.code = CodeClass::parse(value),
+                "sort" => query.sort = SortKey::parse(value).unwrap_or_default(),
+                "dir" => query.dir = if value == "asc" { Direction::Asc } else { Direction::Desc },
+                "cursor" => query.cursor = Cursor::decode(value),
+                _ => {}
+            }
+        }
+        query
+    }
+
+    /// The pairs that differ from the defaults, in a stable order.
+    pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::new();
+        let mut push = |name, value: Option<String>| {
+            if let Some(v) = value {
+                pairs.push((name, v));
+            }
+        };
+        push("q", self.search.clone());
+        push("status", self.status.map(|s| s.as_str().to_string()));
+        push("event", self.event.clone());
+        push("endpoint", self.endpoint.map(|e| e.to_string()));
+        push("since", self.since.clone());
+        push("from", self.from.map(format_time));
+        push("to", self.to.map(format_time));
+        push("code", self.code.map(|c| c.as_str().to_string()));
+        push("sort", (self.sort != SortKey::Time).then(|| self.sort.as_str().to_string()));
+        push("dir", (self.dir != Direction::Desc).then(|| "asc".to_string()));
+        push("cursor", self.cursor.as_ref().map(Cursor::encode));
+        pairs
+    }
+
+    pub fn to_query_string(&self) -> String {
+        let pairs = self.to_pairs();
+        if pairs.is_empty() {
+            return String::new();
+        }
+        let encoded: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", encode_component(v))).collect();
+        format!("?{}", encoded.join("&"))
+    }
+
+    /// The same view without its cursor (filters changed: back to the first page).
+    pub fn first_page(&self) -> LogQuery {
+        LogQuery { cursor: None, ..self.clone() }
+    }
+
+    /// Time order, newest first: the view where new deliveries appear at the top.
+    pub fn is_newest_first(&self) -> bool {
+        self.sort == SortKey::Time && self.dir == Direction::Desc
+    }
+
+    pub fn is_filtered(&self) -> bool {
+        self.search.is_some()
+            || self.status.is_some()
+            || self.event.is_some()
+            || self.endpoint.is_some()
+            || self.since.is_some()
+            || self.from.is_some()
+            || self.to.is_some()
+            || self.code.is_some()
+    }
+
+    /// The lower time bound: `from`, or now minus the `since` preset.
+    pub fn lower_bound(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let preset = self.since.as_deref().and_then(|s| match s {
+            "1h" => Some(chrono::Duration::hours(1)),
+            "24h" => Some(chrono::Duration::hours(24)),
+            "7d" => Some(chrono::Duration::days(7)),
+            "30d" => Some(chrono::Duration::days(30)),
+            _ => None,
+        });
+        match (self.from, preset) {
+            (Some(from), Some(p)) => Some(from.max(now - p)),
+            (Some(from), None) => Some(from),
+            (None, Some(p)) => Some(now - p),
+            (None, None) => None,
+        }
+    }
+}
+
+fn parse_time(value: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M").ok().map(|t| t.and_utc()))
+}
+
+fn format_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay).
+pub fn encode_component(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'*' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_view_round_trips_through_the_url() {
+        let query = LogQuery {
+            search: Some("billing & co".into()),
+            status: Some(StatusFilter::Failed),
+            event: Some("license.*".into()),
+            endpoint: Some(Uuid::parse_str("01936b2e-8f4a-7c3d-9e2f-0123456789ab").unwrap()),
+            since: Some("24h".into()),
+            code: Some(CodeClass::Server5xx),
+            sort: SortKey::Code,
+            dir: Direction::Asc,
+            cursor: Some(Cursor { before: false, key: "503".into(), id: Uuid::nil() }),
+            ..LogQuery::default()
+        };
+        let text = query.to_query_string();
+        assert!(text.starts_with("?q=billing%20%26%20co&status=failed&event=license.*"), "{text}");
+        let pairs: Vec<(String, String)> = text[1..]
+            .split('&')
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap();
+                (k.to_string(), percent_decode(v))
+            })
+            .collect();
+        let back = LogQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(back, query);
+    }
+
+    fn percent_decode(v: &str) -> String {
+        let bytes = v.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                out.push(u8::from_str_radix(&v[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn malformed_values_are_ignored() {
+        let query = LogQuery::from_pairs([("status", "weird"), ("event", "DROP TABLE"), ("endpoint", "x"), ("cursor", "zz"), ("since", "99y")]);
+        assert_eq!(query, LogQuery::default());
+        assert!(!query.is_filtered());
+        assert_eq!(query.to_query_string(), "");
+    }
+
+    #[test]
+    fn cursors_encode_side_key_and_id() {
+        let cursor = Cursor { before: true, key: "failed".into(), id: Uuid::nil() };
+        assert_eq!(cursor.encode(), "b.failed.00000000000000000000000000000000");
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        assert_eq!(Cursor::decode("a..00000000000000000000000000000000").unwrap().key, "");
+        assert_eq!(Cursor::decode("x.1.00000000000000000000000000000000"), None);
+    }
+
+    #[test]
+    fn presets_bound_the_time_range() {
+        let now = Utc::now();
+        let query = LogQuery::from_pairs([("since", "1h")]);
+        assert_eq!(query.lower_bound(now), Some(now - chrono::Duration::hours(1)));
+        assert_eq!(LogQuery::default().lower_bound(now), None);
+        assert_eq!(CodeClass::Client4xx.range(), Some((400, 500)));
+    }
+}

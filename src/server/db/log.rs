@@ -1,0 +1,193 @@
+//! The delivery log query: filters, search, sort and keyset pagination over the partitioned
+//! `deliveries` table. Every filter is an indexed condition, the time range becomes an id
+//! range (ids are UUID v7) so only the matching day partitions are read, and pages are found
+//! by keyset (never OFFSET) so page 1,000 costs what page 1 costs.
+
+use super::deliveries::{ROW_COLUMNS, to_row};
+use crate::domain::delivery::DeliveryRow;
+use crate::domain::ids::{parse_event_ref, uuid_floor};
+use crate::domain::log_query::{Cursor, Direction, LogPage, LogQuery, PAGE_SIZE, SortKey};
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+/// The SQL expression a sort key orders by (besides the id, which breaks ties).
+fn sort_expression(sort: SortKey) -> Option<&'static str> {
+    match sort {
+        SortKey::Time => None,
+        SortKey::Status => Some("d.status"),
+        SortKey::Code => Some("coalesce(d.last_response_status, 0)"),
+    }
+}
+
+/// The cursor value of a row for a sort key.
+fn sort_value(row: &DeliveryRow, sort: SortKey) -> String {
+    match sort {
+        SortKey::Time => String::new(),
+        SortKey::Status => row.status.as_str().to_string(),
+        SortKey::Code => row.response_status.unwrap_or(0).to_string(),
+    }
+}
+
+pub async fn page(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>) -> sqlx::Result<LogPage> {
+    let matching_endpoints = match &query.search {
+        Some(text) => endpoints_matching(pool, text).await?,
+        None => Vec::new(),
+    };
+    let backwards = query.cursor.as_ref().is_some_and(|c| c.before);
+    let mut sql = QueryBuilder::<Postgres>::new(format!(
+        "SELECT {ROW_COLUMNS} FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE true"
+    ));
+    push_filters(&mut sql, query, now, &matching_endpoints);
+    if let Some(cursor) = &query.cursor
+        && !push_keyset(&mut sql, query, cursor)
+    {
+        return Ok(LogPage { rows: Vec::new(), next: None, prev: None, generated_at: now });
+    }
+    // Reading backwards (to the previous page) walks the order in reverse, then flips the rows.
+    let descending = (query.dir == Direction::Desc) != backwards;
+    let dir = if descending { "DESC" } else { "ASC" };
+    sql.push(" ORDER BY ");
+    if let Some(expr) = sort_expression(query.sort) {
+        sql.push(format!("{expr} {dir}, "));
+    }
+    sql.push(format!("d.id {dir} LIMIT {}", PAGE_SIZE + 1));
+
+    let mut rows: Vec<DeliveryRow> = sql.build().fetch_all(pool).await?.into_iter().map(to_row).collect::<sqlx::Result<_>>()?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    if backwards {
+        rows.reverse();
+    }
+    let boundary = |row: &DeliveryRow, before: bool| Cursor { before, key: sort_value(row, query.sort), id: row.id };
+    let has_next = if backwards { true } else { more };
+    let has_prev = if backwards { more } else { query.cursor.is_some() };
+    Ok(LogPage {
+        next: rows.last().filter(|_| has_next).map(|r| boundary(r, false)),
+        prev: rows.first().filter(|_| has_prev).map(|r| boundary(r, true)),
+        rows,
+        generated_at: now,
+    })
+}
+
+fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, query: &LogQuery, now: DateTime<Utc>, matching_endpoints: &[Uuid]) {
+    if let Some(status) = query.status {
+        sql.push(" AND d.status = ANY(").push_bind(status.statuses().iter().map(|s| s.to_string()).collect::<Vec<_>>()).push(")");
+    }
+    if let Some(event) = &query.event {
+        match event.strip_suffix(".*") {
+            Some(prefix) => sql.push(" AND d.event_type LIKE ").push_bind(format!("{}.%", escape_like(prefix))),
+            None => sql.push(" AND d.event_type = ").push_bind(event.clone()),
+        };
+    }
+    if let Some(endpoint) = query.endpoint {
+        sql.push(" AND d.endpoint_id = ").push_bind(endpoint);
+    }
+    if let Some(from) = query.lower_bound(now) {
+        sql.push(" AND d.id >= ").push_bind(uuid_floor(from));
+    }
+    if let Some(to) = query.to {
+        sql.push(" AND d.id < ").push_bind(uuid_floor(to));
+    }
+    if let Some(class) = query.code {
+        match class.range() {
+            Some((low, high)) => sql
+                .push(" AND coalesce(d.last_response_status, 0) >= ")
+                .push_bind(low)
+                .push(" AND coalesce(d.last_response_status, 0) < ")
+                .push_bind(high),
+            None => sql.push(" AND coalesce(d.last_response_status, 0) = 0"),
+        };
+    }
+    if let Some(text) = &query.search {
+        push_search(sql, text, matching_endpoints);
+    }
+}
+
+/// Search matches a webhook's name or URL (resolved to endpoint ids first: a small table), an
+/// event type (prefix), or an event or delivery id.
+fn push_search(sql: &mut QueryBuilder<'_, Postgres>, text: &str, matching_endpoints: &[Uuid]) {
+    let text = text.trim();
+    sql.push(" AND (d.endpoint_id = ANY(").push_bind(matching_endpoints.to_vec()).push(")");
+    if text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.') && text.contains('.') {
+        sql.push(" OR d.event_type LIKE ").push_bind(format!("{}%", escape_like(text)));
+    }
+    if let Some(id) = parse_event_ref(text) {
+        sql.push(" OR d.event_id = ").push_bind(id).push(" OR d.id = ").push_bind(id);
+    }
+    sql.push(")");
+}
+
+/// Adds the keyset condition; false when the cursor cannot belong to this sort.
+fn push_keyset(sql: &mut QueryBuilder<'_, Postgres>, query: &LogQuery, cursor: &Cursor) -> bool {
+    let forward_is_less = query.dir == Direction::Desc;
+    let op = if forward_is_less != cursor.before { "<" } else { ">" };
+    match query.sort {
+        SortKey::Time => {
+            sql.push(format!(" AND d.id {op} ")).push_bind(cursor.id);
+        }
+        SortKey::Status => {
+            sql.push(format!(" AND (d.status, d.id) {op} (")).push_bind(cursor.key.clone()).push(", ").push_bind(cursor.id).push(")");
+        }
+        SortKey::Code => {
+            let Ok(code) = cursor.key.parse::<i16>() else { return false };
+            sql.push(format!(" AND (coalesce(d.last_response_status, 0), d.id) {op} ("))
+                .push_bind(code)
+                .push(", ")
+                .push_bind(cursor.id)
+                .push(")");
+        }
+    }
+    true
+}
+
+async fn endpoints_matching(pool: &PgPool, text: &str) -> sqlx::Result<Vec<Uuid>> {
+    let pattern = format!("%{}%", escape_like(text.trim()));
+    sqlx::query_scalar("SELECT id FROM endpoints WHERE name ILIKE $1 OR url ILIKE $1 LIMIT 1000")
+        .bind(pattern)
+        .fetch_all(pool)
+        .await
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// How many deliveries match (for the bulk-retry confirmation).
+pub async fn count(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>) -> sqlx::Result<i64> {
+    let matching_endpoints = match &query.search {
+        Some(text) => endpoints_matching(pool, text).await?,
+        None => Vec::new(),
+    };
+    let mut sql = QueryBuilder::<Postgres>::new("SELECT count(*) FROM deliveries d WHERE true");
+    push_filters(&mut sql, query, now, &matching_endpoints);
+    sql.build_query_scalar().fetch_one(pool).await
+}
+
+/// Ids of matching deliveries below `below` (newest first), for jobs that walk a filter.
+pub async fn ids_below(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>, below: Option<Uuid>, limit: i64) -> sqlx::Result<Vec<Uuid>> {
+    let matching_endpoints = match &query.search {
+        Some(text) => endpoints_matching(pool, text).await?,
+        None => Vec::new(),
+    };
+    let mut sql = QueryBuilder::<Postgres>::new("SELECT d.id FROM deliveries d WHERE true");
+    push_filters(&mut sql, query, now, &matching_endpoints);
+    if let Some(below) = below {
+        sql.push(" AND d.id < ").push_bind(below);
+    }
+    sql.push(" ORDER BY d.id DESC LIMIT ").push_bind(limit);
+    sql.build_query_scalar().fetch_all(pool).await
+}
+
+/// Matching deliveries newer than `top` (counted up to 1,000: the banner says "1000+").
+pub async fn count_newer(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>, top: Uuid) -> sqlx::Result<i64> {
+    let matching_endpoints = match &query.search {
+        Some(text) => endpoints_matching(pool, text).await?,
+        None => Vec::new(),
+    };
+    let mut sql = QueryBuilder::<Postgres>::new("SELECT count(*) FROM (SELECT 1 FROM deliveries d WHERE d.id > ");
+    sql.push_bind(top);
+    push_filters(&mut sql, query, now, &matching_endpoints);
+    sql.push(" LIMIT 1000) newer");
+    sql.build_query_scalar().fetch_one(pool).await
+}

@@ -1,0 +1,196 @@
+//! `/admin/webhook-deliveries/:id`: what was sent and what came back, for every attempt, with
+//! Retry. Payloads and response bodies are shown as text (escaped), never as HTML.
+
+use crate::api::deliveries::{RetryDelivery, delivery_detail};
+use crate::domain::delivery::{AttemptView, DeliveryDetail};
+use crate::domain::ids::event_ref;
+use crate::domain::time::{exact, relative};
+use crate::ui::components::status_badge::StatusBadge;
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use std::time::Duration;
+use uuid::Uuid;
+
+#[component]
+pub fn DeliveryDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| Uuid::parse_str(&s).ok())));
+    let detail = Resource::new(move || id.get(), |id| async move {
+        match id {
+            Some(id) => delivery_detail(id).await,
+            None => Err(crate::error::AppError::NotFound("Delivery".into())),
+        }
+    });
+    let retry = ServerAction::<RetryDelivery>::new();
+    // After a retry, re-read the delivery every second until the new attempt is recorded.
+    let waiting_for = RwSignal::new(None::<usize>);
+    Effect::new(move |_| {
+        if retry.version().get() > 0 {
+            let seen = detail.get_untracked().and_then(|r| r.ok()).map(|d| d.attempts.len()).unwrap_or(0);
+            waiting_for.set(Some(seen));
+        }
+    });
+    Effect::new(move |_| {
+        let Some(seen) = waiting_for.get() else { return };
+        let now_seen = detail.get().and_then(|r| r.ok()).map(|d| d.attempts.len()).unwrap_or(0);
+        if now_seen > seen {
+            waiting_for.set(None);
+        } else {
+            set_timeout(move || detail.refetch(), Duration::from_millis(700));
+        }
+    });
+    view! {
+        <a href="/admin/webhook-deliveries" class="text-sm text-indigo-600 hover:underline">"← Delivery log"</a>
+        <Transition fallback=|| view! { <p class="mt-4 text-slate-500">"Loading delivery…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(data) => view! { <Detail data retry waiting=Signal::derive(move || waiting_for.get().is_some()) /> }.into_any(),
+                    Err(err) => view! { <p role="alert" class="mt-4 rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Detail(data: DeliveryDetail, retry: ServerAction<RetryDelivery>, waiting: Signal<bool>) -> impl IntoView {
+    let d = data.delivery.clone();
+    let now = data.generated_at;
+    let latest = data.attempts.last().cloned();
+    view! {
+        <div class="mt-3 mb-6 flex flex-wrap items-start justify-between gap-4">
+            <div>
+                <h1 class="text-xl font-semibold">
+                    <span class="font-mono">{d.event_type.clone()}</span>" → "{d.endpoint_name.clone()}
+                </h1>
+                <p class="mt-1 text-sm text-slate-600">
+                    <span class="font-mono">{event_ref(d.event_id)}</span>" · created "{exact(d.created_at)}
+                </p>
+            </div>
+            <div class="flex items-center gap-3">
+                <span data-testid="delivery-status"><StatusBadge status=d.status /></span>
+                {d.next_attempt_at.filter(|_| d.status.is_open() && d.attempt_count > 0).map(|at| view! {
+                    <span class="text-sm text-slate-600">"next retry "{relative(at, now)}</span>
+                })}
+                <ActionForm action=retry>
+                    <input type="hidden" name="id" value=d.id.to_string() />
+                    <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-60"
+                        disabled=move || waiting.get() || retry.pending().get()>
+                        {move || if waiting.get() { "Retrying…" } else { "Retry" }}
+                    </button>
+                </ActionForm>
+            </div>
+        </div>
+        <div class="grid gap-6 lg:grid-cols-2">
+            <section class="rounded-xl bg-white p-5 shadow-sm ring-1 ring-slate-200" aria-labelledby="request-heading">
+                <h2 id="request-heading" class="mb-3 font-semibold">"Request"</h2>
+                <p class="mb-3 break-all font-mono text-sm"><span class="font-semibold">"POST "</span>{latest.as_ref().map(|a| a.request_url.clone()).unwrap_or(d.endpoint_url.clone())}</p>
+                {latest.as_ref().map(|a| view! { <Headers title="Headers" headers=a.request_headers.clone() testid="request-headers" /> })}
+                <h3 class="mt-4 mb-1 text-sm font-medium text-slate-700">"Payload"</h3>
+                <CodeBlock text=data.body_pretty.clone() copy=data.body.clone() testid="payload" />
+            </section>
+            <section class="rounded-xl bg-white p-5 shadow-sm ring-1 ring-slate-200" aria-labelledby="response-heading">
+                <h2 id="response-heading" class="mb-3 font-semibold">"Response"</h2>
+                {match latest.clone() {
+                    Some(attempt) => view! { <Response attempt /> }.into_any(),
+                    None => view! { <p class="text-sm text-slate-600">"Not attempted yet."</p> }.into_any(),
+                }}
+            </section>
+        </div>
+        <section class="mt-6 rounded-xl bg-white p-5 shadow-sm ring-1 ring-slate-200" aria-labelledby="attempts-heading">
+            <h2 id="attempts-heading" class="mb-3 font-semibold">{format!("Attempts ({})", data.attempts.len())}</h2>
+            <ol class="space-y-3" data-testid="attempts">
+                {data.attempts.iter().rev().cloned().map(|a| view! { <AttemptItem attempt=a now /> }).collect_view()}
+            </ol>
+        </section>
+    }
+}
+
+#[component]
+fn Response(attempt: AttemptView) -> impl IntoView {
+    let pretty = attempt.response_body.as_deref().map(pretty_if_json).unwrap_or_default();
+    let raw = attempt.response_body.clone().unwrap_or_default();
+    view! {
+        <dl class="mb-3 grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm">
+            <dt class="text-slate-500">"Status"</dt>
+            <dd data-testid="response-status" class="font-mono">{attempt.response_status.map(|s| s.to_string()).unwrap_or_else(|| "no response".into())}</dd>
+            <dt class="text-slate-500">"Duration"</dt><dd>{format!("{} ms", attempt.duration_ms)}</dd>
+            {attempt.error_class.clone().map(|class| view! {
+                <dt class="text-slate-500">"Failure"</dt>
+                <dd data-testid="failure"><span class="font-mono text-red-700">{class}</span>" "{attempt.error_message.clone().unwrap_or_default()}</dd>
+            })}
+        </dl>
+        {(!attempt.response_headers.is_empty()).then(|| view! { <Headers title="Headers" headers=attempt.response_headers.clone() testid="response-headers" /> })}
+        {attempt.response_body.is_some().then(|| view! {
+            <h3 class="mt-4 mb-1 text-sm font-medium text-slate-700">
+                "Body" {attempt.response_body_truncated.then(|| view! { <span class="ml-2 rounded bg-amber-100 px-1.5 text-xs text-amber-800">"truncated at 64 KiB"</span> })}
+            </h3>
+            <CodeBlock text=pretty.clone() copy=raw.clone() testid="response-body" />
+        })}
+    }
+}
+
+fn pretty_if_json(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text).ok().and_then(|v| serde_json::to_string_pretty(&v).ok()).unwrap_or_else(|| text.to_string())
+}
+
+#[component]
+fn Headers(title: &'static str, headers: Vec<(String, String)>, testid: &'static str) -> impl IntoView {
+    view! {
+        <h3 class="mb-1 text-sm font-medium text-slate-700">{title}</h3>
+        <table class="w-full text-xs" data-testid=testid>
+            <tbody>
+                {headers.into_iter().map(|(name, value)| view! {
+                    <tr class="align-top">
+                        <td class="py-0.5 pr-3 font-mono whitespace-nowrap text-slate-500">{name}</td>
+                        <td class="py-0.5 font-mono break-all">{value}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// Preformatted text with a copy button (the copy puts the exact bytes on the clipboard).
+#[component]
+fn CodeBlock(text: String, copy: String, testid: &'static str) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let on_copy = move |_| {
+        let clipboard = window().navigator().clipboard();
+        let _ = clipboard.write_text(&copy);
+        copied.set(true);
+    };
+    view! {
+        <div class="relative">
+            <button type="button" class="absolute top-2 right-2 rounded bg-white/90 px-2 py-0.5 text-xs ring-1 ring-slate-300 hover:bg-white" on:click=on_copy>
+                {move || if copied.get() { "Copied" } else { "Copy" }}
+            </button>
+            <pre class="max-h-96 overflow-auto rounded-lg bg-slate-900 p-3 text-xs text-slate-100" data-testid=testid><code>{text}</code></pre>
+        </div>
+    }
+}
+
+#[component]
+fn AttemptItem(attempt: AttemptView, now: DateTime<Utc>) -> impl IntoView {
+    let ok = attempt.succeeded();
+    let result = match (attempt.response_status, &attempt.error_class) {
+        (Some(code), _) => format!("HTTP {code}"),
+        (None, Some(class)) => class.clone(),
+        (None, None) => "—".to_string(),
+    };
+    let who = match (&attempt.triggered_by, attempt.trigger.as_str()) {
+        (Some(email), trigger) => format!("{trigger} by {email}"),
+        (None, trigger) => trigger.to_string(),
+    };
+    view! {
+        <li class="flex items-start gap-3" data-testid="attempt" data-result=if ok { "success" } else { "failure" }>
+            <span class=if ok { "mt-1.5 h-2.5 w-2.5 rounded-full bg-emerald-500" } else { "mt-1.5 h-2.5 w-2.5 rounded-full bg-red-500" }></span>
+            <div class="text-sm">
+                <div><span class="font-medium">{format!("#{}", attempt.attempt_number)}</span>" · "<span class="font-mono">{result}</span>" · "{format!("{} ms", attempt.duration_ms)}" · "<span data-testid="trigger">{who}</span></div>
+                <div class="text-xs text-slate-500" title=exact(attempt.started_at)>{relative(attempt.started_at, now)}" · "{exact(attempt.started_at)}</div>
+                {attempt.error_message.clone().filter(|_| !ok).map(|m| view! { <div class="text-xs text-red-700">{m}</div> })}
+            </div>
+        </li>
+    }
+}
