@@ -6,8 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 . scripts/db.sh
-herald_db_setup herald_test
-base="${DATABASE_URL%/*}"
-psql "$base/postgres" -qc 'DROP DATABASE IF EXISTS herald_bench WITH (FORCE)' -c 'CREATE DATABASE herald_bench' >/dev/null
+herald_fresh_db herald_bench
 [ -x "$CARGO_TARGET_DIR/release/herald" ] || cargo leptos build --release
-HERALD_LOG=warn exec "$CARGO_TARGET_DIR/release/herald" --database-url "$base/herald_bench" bench "$@"
+HERALD_LOG=warn exec "$CARGO_TARGET_DIR/release/herald" --database-url "$FRESH_DATABASE_URL" bench "$@"

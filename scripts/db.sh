@@ -45,3 +45,13 @@ herald_db_setup() {
   fi
   export DATABASE_URL="$base/$name"
 }
+
+# Replaces database NAME with an empty one on the same server as DATABASE_URL; exports
+# FRESH_DATABASE_URL for it.
+herald_fresh_db() {
+  local name="$1" base
+  herald_db_setup herald_test
+  base="${DATABASE_URL%/*}"
+  psql "$base/postgres" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" -c "CREATE DATABASE \"$name\"" >/dev/null
+  export FRESH_DATABASE_URL="$base/$name"
+}

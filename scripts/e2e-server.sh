@@ -5,10 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 . scripts/db.sh
-herald_db_setup herald_test
-base="${DATABASE_URL%/*}"
-psql "$base/postgres" -qc 'DROP DATABASE IF EXISTS herald_e2e WITH (FORCE)' -c 'CREATE DATABASE herald_e2e' >/dev/null
-export DATABASE_URL="$base/herald_e2e"
+herald_fresh_db herald_e2e
+export DATABASE_URL="$FRESH_DATABASE_URL"
 herald="$CARGO_TARGET_DIR/release/herald"
 "$herald" create-admin --email admin@e2e.test --password 'admin-password' --role admin
 "$herald" create-admin --email member@e2e.test --password 'member-password' --role member

@@ -5,6 +5,8 @@ use crate::ui::pages::deliveries::DeliveriesPage;
 use crate::ui::pages::delivery_detail::DeliveryDetailPage;
 use crate::ui::pages::login::LoginPage;
 use crate::ui::pages::not_found::NotFound;
+use crate::ui::pages::webhook_edit::WebhookEditPage;
+use crate::ui::pages::webhooks::WebhooksPage;
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
@@ -45,6 +47,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=|| view! { <Redirect path="/admin/webhook-deliveries" /> } />
                     <Route path=path!("webhook-deliveries") view=DeliveriesPage />
                     <Route path=path!("webhook-deliveries/:id") view=DeliveryDetailPage />
+                    <Route path=path!("webhooks") view=WebhooksPage />
+                    <Route path=path!("webhooks/new") view=WebhookEditPage />
+                    <Route path=path!("webhooks/:id") view=WebhookEditPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -86,6 +86,17 @@ async fn attempt_errors(pool: &PgPool) -> Vec<(Option<i16>, Option<String>, Stri
         .unwrap()
 }
 
+/// A delivery whose first attempt got a 500; the receiver still answers 500.
+async fn one_failed_attempt(pool: &PgPool) -> (Receiver, Dispatcher) {
+    let (receiver, url) = receiver().await;
+    endpoint(pool, &url).await;
+    receiver.set_mode(status_mode(500));
+    publish_one(pool, "{}").await;
+    let dispatcher = dispatcher(pool, config(), true);
+    drain(&dispatcher).await;
+    (receiver, dispatcher)
+}
+
 fn status_mode(status: u16) -> Mode {
     Mode { mode: ModeKind::Status, status: Some(status), ..Mode::default() }
 }
@@ -125,12 +136,7 @@ async fn delivers_a_signed_request_on_the_first_try(pool: PgPool) {
 
 #[sqlx::test]
 async fn a_failure_is_retried_on_schedule_then_succeeds(pool: PgPool) {
-    let (receiver, url) = receiver().await;
-    endpoint(&pool, &url).await;
-    receiver.set_mode(status_mode(500));
-    publish_one(&pool, "{}").await;
-    let dispatcher = dispatcher(&pool, config(), true);
-    drain(&dispatcher).await;
+    let (receiver, dispatcher) = one_failed_attempt(&pool).await;
     let (status, attempts, code, _) = delivery_state(&pool).await;
     assert_eq!((status.as_str(), attempts, code), ("retrying", 1, Some(500)));
 
@@ -273,7 +279,7 @@ async fn two_dispatchers_never_send_a_delivery_twice(pool: PgPool) {
     let mut small = config();
     small.batch_size = 7;
     let (a, b) = (dispatcher(&pool, small.clone(), true), dispatcher(&pool, small, true));
-    tokio::join!(drain(&a), drain(&b), drain(&a.clone()), drain(&b.clone()));
+    tokio::join!(drain(&a), drain(&b), drain(&a), drain(&b));
     let got = receiver.received();
     assert_eq!(got.len(), 300);
     let mut seen = std::collections::HashSet::new();
@@ -287,12 +293,7 @@ async fn two_dispatchers_never_send_a_delivery_twice(pool: PgPool) {
 async fn manual_retries_record_their_trigger_and_user(pool: PgPool) {
     common::create_user(&pool, "ada@example.com", "analytical-engine", Role::Admin).await;
     let user: Uuid = sqlx::query_scalar("SELECT id FROM users").fetch_one(&pool).await.unwrap();
-    let (receiver, url) = receiver().await;
-    endpoint(&pool, &url).await;
-    receiver.set_mode(status_mode(500));
-    publish_one(&pool, "{}").await;
-    let dispatcher = dispatcher(&pool, config(), true);
-    drain(&dispatcher).await;
+    let (receiver, dispatcher) = one_failed_attempt(&pool).await;
 
     receiver.set_mode(Mode::default());
     let delivery: Uuid = sqlx::query_scalar("SELECT id FROM deliveries").fetch_one(&pool).await.unwrap();
@@ -311,12 +312,7 @@ async fn manual_retries_record_their_trigger_and_user(pool: PgPool) {
 
 #[sqlx::test]
 async fn a_failed_manual_attempt_ends_the_delivery(pool: PgPool) {
-    let (receiver, url) = receiver().await;
-    endpoint(&pool, &url).await;
-    receiver.set_mode(status_mode(500));
-    publish_one(&pool, "{}").await;
-    let dispatcher = dispatcher(&pool, config(), true);
-    drain(&dispatcher).await;
+    let (_receiver, dispatcher) = one_failed_attempt(&pool).await;
     let delivery: Uuid = sqlx::query_scalar("SELECT id FROM deliveries").fetch_one(&pool).await.unwrap();
     manual::retry(&pool, delivery, Trigger::Manual, None).await.unwrap();
     drain(&dispatcher).await;

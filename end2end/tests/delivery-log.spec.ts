@@ -147,7 +147,7 @@ test('members and anonymous callers cannot call the log functions', async ({ pag
   await login.goto();
   await login.signIn(MEMBER);
   await expect(page.getByText('Admin or higher role required')).toBeVisible();
-  for (const fn of ['delivery_log', 'bulk_retry_count', 'start_bulk_retry', 'log_filters']) {
+  for (const fn of ['delivery_log', 'bulk_retry_count', 'start_bulk_retry', 'filter_choices']) {
     const response = await page.request.post(`/api/${fn}`, form);
     expect(response.status(), fn).toBe(403);
   }

@@ -45,8 +45,8 @@ pub async fn logout() -> Result<(), AppError> {
 }
 
 /// The signed-in user (any role); `Unauthorized` without a session.
-#[server(endpoint = "current_user")]
-pub async fn current_user() -> Result<CurrentUser, AppError> {
+#[server(endpoint = "whoami")]
+pub async fn whoami() -> Result<CurrentUser, AppError> {
     crate::server::auth::guard::current_user().await
 }
 

@@ -96,8 +96,8 @@ pub async fn newer_count(view: String, top: Uuid) -> Result<i64, AppError> {
     Ok(db::log::count_newer(&state.pool, &query, chrono::Utc::now(), top).await?)
 }
 
-#[server(endpoint = "log_filters")]
-pub async fn log_filters() -> Result<LogFilters, AppError> {
+#[server(endpoint = "filter_choices")]
+pub async fn filter_choices() -> Result<LogFilters, AppError> {
     use crate::domain::role::Role;
     use crate::server::{auth::guard, state::AppState};
 
@@ -110,8 +110,8 @@ pub async fn log_filters() -> Result<LogFilters, AppError> {
     Ok(LogFilters { event_types, endpoints })
 }
 
-#[server(endpoint = "delivery_detail")]
-pub async fn delivery_detail(id: Uuid) -> Result<DeliveryDetail, AppError> {
+#[server(endpoint = "load_delivery")]
+pub async fn load_delivery(id: Uuid) -> Result<DeliveryDetail, AppError> {
     use crate::domain::role::Role;
     use crate::server::{auth::guard, db, state::AppState};
 

@@ -3,3 +3,4 @@
 
 pub mod auth;
 pub mod deliveries;
+pub mod endpoints;

@@ -2,6 +2,7 @@
 
 pub mod attempt;
 pub mod delivery;
+pub mod endpoint;
 pub mod event;
 pub mod health;
 pub mod net;

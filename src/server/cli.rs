@@ -40,6 +40,10 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::CreateAdmin(args) => create_admin(&pool, args).await,
         Command::CreateApiKey(args) => create_api_key(&pool, &args.name).await,
         Command::Bench(args) => super::bench::run(pool, args).await,
+        Command::BenchLog(args) => {
+            super::bench_log::generate(&pool, args.deliveries).await?;
+            super::bench_log::measure(&pool, args.runs).await
+        }
         Command::Serve(args) => http::serve(pool, args).await,
         // Served above without a database.
         Command::Receiver(_) => Ok(()),

@@ -37,6 +37,9 @@ pub enum Command {
     /// Measure the dispatcher (use a scratch database): deliveries per second and
     /// publish-to-attempt latency against a local receiver.
     Bench(BenchArgs),
+    /// Measure the delivery log (use a scratch database): generate deliveries, then time the
+    /// log's queries for each filter, search and sort.
+    BenchLog(BenchLogArgs),
 }
 
 #[derive(Debug, Args)]
@@ -166,6 +169,16 @@ pub struct BenchArgs {
     pub seconds: u64,
     #[command(flatten)]
     pub dispatch: DispatchArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchLogArgs {
+    /// Deliveries to generate (five per event, one attempt each); existing data is reused.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub deliveries: i64,
+    /// Timed runs per query.
+    #[arg(long, default_value_t = 20)]
+    pub runs: usize,
 }
 
 #[derive(Debug, Args)]

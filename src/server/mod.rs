@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod bench;
+pub mod bench_log;
 pub mod bulk;
 pub mod cli;
 pub mod config;

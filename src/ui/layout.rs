@@ -1,6 +1,6 @@
 //! The admin layout: the role guard for every page below `/admin`, navigation and sign-out.
 
-use crate::api::auth::{Logout, current_user};
+use crate::api::auth::{Logout, whoami};
 use crate::domain::role::Role;
 use crate::domain::user::CurrentUser;
 use crate::error::AppError;
@@ -10,7 +10,7 @@ use leptos_router::hooks::use_location;
 
 #[component]
 pub fn AdminLayout() -> impl IntoView {
-    let me = Resource::new_blocking(|| (), |_| current_user());
+    let me = Resource::new_blocking(|| (), |_| whoami());
     view! {
         <Suspense fallback=|| view! { <p class="p-8 text-slate-500">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -30,18 +30,8 @@ pub fn AdminLayout() -> impl IntoView {
 fn ToLogin() -> impl IntoView {
     let here = use_location();
     let target = format!("{}{}", here.pathname.get_untracked(), here.search.get_untracked());
-    let next: String = form_urlencoded_component(&target);
+    let next = crate::domain::log_query::encode_component(&target);
     view! { <Redirect path=format!("/login?next={next}") /> }
-}
-
-fn form_urlencoded_component(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]

@@ -38,8 +38,16 @@ pub fn check_role(user: CurrentUser, required: Role) -> Result<CurrentUser, AppE
     if user.role.allows(required) { Ok(user) } else { Err(AppError::forbidden_role(required)) }
 }
 
-/// Sets the response status for an error, when answering a request.
+/// Sets the response status for an error when a server function is called as an API (by the
+/// hydrated page, or directly). Page loads and plain HTML form posts keep their own status:
+/// there the page shows the error, or Leptos redirects back to the form.
 pub fn set_status(err: &AppError) {
+    let wants_html = use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+    });
+    if wants_html {
+        return;
+    }
     if let Some(response) = use_context::<ResponseOptions>() {
         response.set_status(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
     }

@@ -35,24 +35,9 @@ pub async fn page(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>) -> sqlx::
         None => Vec::new(),
     };
     let backwards = query.cursor.as_ref().is_some_and(|c| c.before);
-    let mut sql = QueryBuilder::<Postgres>::new(format!(
-        "SELECT {ROW_COLUMNS} FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE true"
-    ));
-    push_filters(&mut sql, query, now, &matching_endpoints);
-    if let Some(cursor) = &query.cursor
-        && !push_keyset(&mut sql, query, cursor)
-    {
+    let Some(mut sql) = page_sql(query, now, &matching_endpoints, "") else {
         return Ok(LogPage { rows: Vec::new(), next: None, prev: None, generated_at: now });
-    }
-    // Reading backwards (to the previous page) walks the order in reverse, then flips the rows.
-    let descending = (query.dir == Direction::Desc) != backwards;
-    let dir = if descending { "DESC" } else { "ASC" };
-    sql.push(" ORDER BY ");
-    if let Some(expr) = sort_expression(query.sort) {
-        sql.push(format!("{expr} {dir}, "));
-    }
-    sql.push(format!("d.id {dir} LIMIT {}", PAGE_SIZE + 1));
-
+    };
     let mut rows: Vec<DeliveryRow> = sql.build().fetch_all(pool).await?.into_iter().map(to_row).collect::<sqlx::Result<_>>()?;
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
@@ -68,6 +53,43 @@ pub async fn page(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>) -> sqlx::
         rows,
         generated_at: now,
     })
+}
+
+/// The page query's plan (`EXPLAIN ANALYZE`), for the benchmark's index-use column.
+pub async fn explain(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>) -> sqlx::Result<String> {
+    let matching_endpoints = match &query.search {
+        Some(text) => endpoints_matching(pool, text).await?,
+        None => Vec::new(),
+    };
+    let Some(mut sql) = page_sql(query, now, &matching_endpoints, "EXPLAIN (ANALYZE, COSTS OFF) ") else {
+        return Ok(String::new());
+    };
+    let lines: Vec<String> = sql.build_query_scalar().fetch_all(pool).await?;
+    Ok(lines.join("\n"))
+}
+
+/// The page query: filters, keyset condition, order, one row more than a page (to know whether
+/// another page follows). `None` when the cursor cannot belong to the view.
+fn page_sql<'a>(query: &LogQuery, now: DateTime<Utc>, matching_endpoints: &[Uuid], prefix: &str) -> Option<QueryBuilder<'a, Postgres>> {
+    let backwards = query.cursor.as_ref().is_some_and(|c| c.before);
+    let mut sql = QueryBuilder::<Postgres>::new(format!(
+        "{prefix}SELECT {ROW_COLUMNS} FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE true"
+    ));
+    push_filters(&mut sql, query, now, matching_endpoints);
+    if let Some(cursor) = &query.cursor
+        && !push_keyset(&mut sql, query, cursor)
+    {
+        return None;
+    }
+    // Reading backwards (to the previous page) walks the order in reverse, then flips the rows.
+    let descending = (query.dir == Direction::Desc) != backwards;
+    let dir = if descending { "DESC" } else { "ASC" };
+    sql.push(" ORDER BY ");
+    if let Some(expr) = sort_expression(query.sort) {
+        sql.push(format!("{expr} {dir}, "));
+    }
+    sql.push(format!("d.id {dir} LIMIT {}", PAGE_SIZE + 1));
+    Some(sql)
 }
 
 fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, query: &LogQuery, now: DateTime<Utc>, matching_endpoints: &[Uuid]) {

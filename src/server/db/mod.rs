@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod deliveries;
+pub mod endpoints;
 pub mod log;
 pub mod sessions;
 pub mod users;

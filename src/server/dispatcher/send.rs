@@ -136,8 +136,13 @@ fn failed(started_at: DateTime<Utc>, class: FailureClass, message: String) -> Se
     }
 }
 
-fn sources(err: &reqwest::Error) -> impl Iterator<Item = &(dyn StdError + 'static)> {
-    std::iter::successors(err.source(), |e| e.source())
+fn sources<'a>(err: &'a reqwest::Error) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    let mut next = err.source();
+    std::iter::from_fn(move || {
+        let current = next?;
+        next = current.source();
+        Some(current)
+    })
 }
 
 fn classify(err: &reqwest::Error) -> FailureClass {

@@ -4,7 +4,7 @@
 //! refreshes itself every few seconds (keeping the rows in place and offering the newer ones),
 //! and failed deliveries can be retried one by one or all at once.
 
-use crate::api::deliveries::{LogFilters, RetryDelivery, delivery_log, log_filters, newer_count};
+use crate::api::deliveries::{LogFilters, RetryDelivery, delivery_log, filter_choices, newer_count};
 use crate::domain::delivery::{DeliveryRow, DeliveryStatus};
 use crate::domain::ids::event_ref;
 use crate::domain::log_query::{CodeClass, Direction, LogPage, LogQuery, SortKey};
@@ -36,7 +36,7 @@ pub fn DeliveriesPage() -> impl IntoView {
         anchor.set(None);
     });
     let page = Resource::new(move || (view_string.get(), anchor.get()), |(view, anchor)| delivery_log(view, anchor));
-    let filters = Resource::new(|| (), |_| log_filters());
+    let filters = Resource::new(|| (), |_| filter_choices());
     let newer = RwSignal::new(0i64);
     let retry = ServerAction::<RetryDelivery>::new();
     Effect::new(move |_| {

@@ -1,7 +1,7 @@
 //! `/admin/webhook-deliveries/:id`: what was sent and what came back, for every attempt, with
 //! Retry. Payloads and response bodies are shown as text (escaped), never as HTML.
 
-use crate::api::deliveries::{RetryDelivery, delivery_detail};
+use crate::api::deliveries::{RetryDelivery, load_delivery};
 use crate::domain::delivery::{AttemptView, DeliveryDetail};
 use crate::domain::ids::event_ref;
 use crate::domain::time::{exact, relative};
@@ -18,7 +18,7 @@ pub fn DeliveryDetailPage() -> impl IntoView {
     let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| Uuid::parse_str(&s).ok())));
     let detail = Resource::new(move || id.get(), |id| async move {
         match id {
-            Some(id) => delivery_detail(id).await,
+            Some(id) => load_delivery(id).await,
             None => Err(crate::error::AppError::NotFound("Delivery".into())),
         }
     });

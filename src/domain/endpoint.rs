@@ -1,0 +1,302 @@
+//! Webhook endpoints as admins edit them: the form's fields, their validation (field-level
+//! messages), and the view the list page shows.
+
+use super::retry::parse_schedule;
+use super::signing::SignatureScheme;
+use super::webhook::{check_custom_header, is_sensitive};
+use crate::error::FieldError;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// What the endpoint form (and the REST API) submits. Text fields as typed; validation turns
+/// them into [`EndpointSettings`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointForm {
+    pub name: String,
+    pub url: String,
+    #[serde(default)]
+    pub description: String,
+    /// Subscribed types; empty = every type.
+    #[serde(default)]
+    pub event_types: Vec<String>,
+    /// One `Name: value` per line.
+    #[serde(default)]
+    pub custom_headers: String,
+    /// e.g. `1m,5m,25m`; empty = the server's schedule.
+    #[serde(default)]
+    pub retry_schedule: String,
+    #[serde(default)]
+    pub timeout_ms: String,
+    #[serde(default)]
+    pub rate_limit_per_sec: String,
+    #[serde(default)]
+    pub max_in_flight: String,
+    #[serde(default)]
+    pub signature_scheme: String,
+}
+
+/// Validated settings, ready to store.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndpointSettings {
+    pub name: String,
+    pub url: String,
+    pub description: String,
+    pub event_types: Vec<String>,
+    pub custom_headers: Vec<(String, String)>,
+    pub retry_schedule_secs: Option<Vec<i32>>,
+    pub timeout_ms: Option<i32>,
+    pub rate_limit_per_sec: Option<i32>,
+    pub max_in_flight: Option<i32>,
+    pub signature_scheme: SignatureScheme,
+}
+
+/// Checks every field; all problems are reported at once, each next to its field.
+/// `known_types` is the event-type catalog.
+pub fn validate(form: &EndpointForm, allow_http: bool, known_types: &[String]) -> Result<EndpointSettings, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let name = form.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.push(FieldError::new("name", "Give the webhook a name of 1 to 100 characters"));
+    }
+    let url = form.url.trim().to_string();
+    if let Err(problem) = check_url(&url, allow_http) {
+        errors.push(FieldError::new("url", problem));
+    }
+    let description = form.description.trim().to_string();
+    if description.chars().count() > 1000 {
+        errors.push(FieldError::new("description", "Keep the description under 1000 characters"));
+    }
+    let mut event_types: Vec<String> = form.event_types.iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+    event_types.sort();
+    event_types.dedup();
+    if let Some(unknown) = event_types.iter().find(|t| !known_types.contains(t)) {
+        errors.push(FieldError::new("event_types", format!("{unknown} is not in the event-type catalog")));
+    }
+    let custom_headers = match parse_headers(&form.custom_headers) {
+        Ok(headers) => headers,
+        Err(problem) => {
+            errors.push(FieldError::new("custom_headers", problem));
+            Vec::new()
+        }
+    };
+    let retry_schedule_secs = match parse_schedule(&form.retry_schedule) {
+        Ok(s) if s.is_empty() => None,
+        Ok(s) if s.len() > 20 => {
+            errors.push(FieldError::new("retry_schedule", "At most 20 retries"));
+            None
+        }
+        Ok(s) => Some(s.iter().map(|d| i32::try_from(d.as_secs()).unwrap_or(i32::MAX)).collect()),
+        Err(problem) => {
+            errors.push(FieldError::new("retry_schedule", problem));
+            None
+        }
+    };
+    let timeout_ms = optional_number(&form.timeout_ms, "timeout_ms", 100, 60_000, "Timeout is 100 to 60000 ms", &mut errors);
+    let rate_limit_per_sec = optional_number(&form.rate_limit_per_sec, "rate_limit_per_sec", 1, 10_000, "Rate limit is 1 to 10000 requests per second", &mut errors);
+    let max_in_flight = optional_number(&form.max_in_flight, "max_in_flight", 1, 1000, "Concurrency is 1 to 1000 requests", &mut errors);
+    let signature_scheme = match form.signature_scheme.trim() {
+        "" => SignatureScheme::default(),
+        other => SignatureScheme::parse(other).unwrap_or_else(|| {
+            errors.push(FieldError::new("signature_scheme", "Choose timestamped, body or off"));
+            SignatureScheme::default()
+        }),
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(EndpointSettings {
+        name,
+        url,
+        description,
+        event_types,
+        custom_headers,
+        retry_schedule_secs,
+        timeout_ms,
+        rate_limit_per_sec,
+        max_in_flight,
+        signature_scheme,
+    })
+}
+
+fn optional_number(text: &str, field: &str, min: i32, max: i32, message: &str, errors: &mut Vec<FieldError>) -> Option<i32> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    match text.parse::<i32>() {
+        Ok(n) if (min..=max).contains(&n) => Some(n),
+        _ => {
+            errors.push(FieldError::new(field, message));
+            None
+        }
+    }
+}
+
+/// An endpoint URL: absolute http(s) with a host, HTTPS unless plain HTTP is allowed.
+pub fn check_url(url: &str, allow_http: bool) -> Result<(), String> {
+    let rest = if let Some(rest) = url.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        if !allow_http {
+            return Err("Use an https:// URL (plain http is turned off on this server)".into());
+        }
+        rest
+    } else {
+        return Err("Enter a full URL starting with https://".into());
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || url.len() > 2000 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("Enter a valid URL with a host name".into());
+    }
+    if host.contains('@') {
+        return Err("Put credentials in a custom header, not in the URL".into());
+    }
+    Ok(())
+}
+
+/// `Name: value` lines into pairs, refusing reserved names and malformed lines.
+pub fn parse_headers(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut headers = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (name, value) = line.split_once(':').ok_or_else(|| format!("{line:?}: write headers as Name: value"))?;
+        let (name, value) = (name.trim(), value.trim());
+        check_custom_header(name, value)?;
+        headers.push((name.to_string(), value.to_string()));
+    }
+    if headers.len() > 20 {
+        return Err("At most 20 custom headers".into());
+    }
+    Ok(headers)
+}
+
+/// Headers back to the form's text, values of credentials masked.
+pub fn headers_text(headers: &[(String, String)], mask: bool) -> String {
+    headers
+        .iter()
+        .map(|(n, v)| format!("{n}: {}", if mask && is_sensitive(n) { "••••••••" } else { v }))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Success and latency figures over a window.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    pub succeeded: i64,
+    pub failed: i64,
+    pub p50_ms: Option<u32>,
+    pub p95_ms: Option<u32>,
+}
+
+impl Health {
+    /// Success rate in percent, `None` without attempts.
+    pub fn success_rate(&self) -> Option<f64> {
+        let total = self.succeeded + self.failed;
+        (total > 0).then(|| 100.0 * self.succeeded as f64 / total as f64)
+    }
+}
+
+/// An endpoint as the list and the edit form show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndpointView {
+    pub id: Uuid,
+    pub name: String,
+    pub url: String,
+    pub description: String,
+    pub event_types: Vec<String>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub custom_headers: Vec<(String, String)>,
+    pub retry_schedule_secs: Option<Vec<i32>>,
+    pub timeout_ms: Option<i32>,
+    pub rate_limit_per_sec: Option<i32>,
+    pub max_in_flight: Option<i32>,
+    pub signature_scheme: SignatureScheme,
+    pub rotation_ends_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub day: Health,
+    pub week: Health,
+    /// Attempts per hour over the last 24 hours, oldest first: (succeeded, failed).
+    pub hourly: Vec<(i64, i64)>,
+}
+
+impl EndpointView {
+    /// The form pre-filled for editing (credentials in custom headers masked).
+    pub fn to_form(&self) -> EndpointForm {
+        EndpointForm {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            description: self.description.clone(),
+            event_types: self.event_types.clone(),
+            custom_headers: headers_text(&self.custom_headers, false),
+            retry_schedule: self.retry_schedule_secs.as_ref().map(|s| s.iter().map(|n| format!("{n}s")).collect::<Vec<_>>().join(",")).unwrap_or_default(),
+            timeout_ms: self.timeout_ms.map(|n| n.to_string()).unwrap_or_default(),
+            rate_limit_per_sec: self.rate_limit_per_sec.map(|n| n.to_string()).unwrap_or_default(),
+            max_in_flight: self.max_in_flight.map(|n| n.to_string()).unwrap_or_default(),
+            signature_scheme: self.signature_scheme.as_str().to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn types() -> Vec<String> {
+        vec!["user.created".to_string(), "payment.failed".to_string()]
+    }
+
+    fn form() -> EndpointForm {
+        EndpointForm { name: "Billing".into(), url: "https://billing.example.com/hooks".into(), ..EndpointForm::default() }
+    }
+
+    #[test]
+    fn a_minimal_form_is_valid() {
+        let settings = validate(&form(), false, &types()).unwrap();
+        assert_eq!(settings.signature_scheme, SignatureScheme::Timestamped);
+        assert_eq!(settings.retry_schedule_secs, None);
+        assert!(settings.event_types.is_empty());
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_next_to_itself() {
+        let bad = EndpointForm {
+            name: " ".into(),
+            url: "http://plain.example.com".into(),
+            event_types: vec!["no.such".into()],
+            custom_headers: "Content-Type: text/plain".into(),
+            retry_schedule: "5x".into(),
+            timeout_ms: "5".into(),
+            signature_scheme: "md5".into(),
+            ..EndpointForm::default()
+        };
+        let errors = validate(&bad, false, &types()).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["name", "url", "event_types", "custom_headers", "retry_schedule", "timeout_ms", "signature_scheme"]);
+        assert!(errors[3].message.contains("cannot be overridden"));
+        assert!(validate(&EndpointForm { url: "http://plain.example.com".into(), ..form() }, true, &types()).is_ok());
+    }
+
+    #[test]
+    fn urls_need_a_scheme_and_a_host() {
+        assert!(check_url("https://a.example/x?y=1", false).is_ok());
+        assert!(check_url("ftp://a.example", true).is_err());
+        assert!(check_url("https://", false).is_err());
+        assert!(check_url("https://user:pw@a.example", false).unwrap_err().contains("credentials"));
+        assert!(check_url("https://a.example/with space", false).is_err());
+    }
+
+    #[test]
+    fn headers_parse_and_print() {
+        let headers = parse_headers("X-Tenant: acme\n\nAuthorization: Bearer abc").unwrap();
+        assert_eq!(headers, vec![("X-Tenant".into(), "acme".into()), ("Authorization".into(), "Bearer abc".into())]);
+        assert_eq!(headers_text(&headers, true), "X-Tenant: acme\nAuthorization: ••••••••");
+        assert!(parse_headers("no colon here").is_err());
+    }
+
+    #[test]
+    fn success_rate_needs_attempts() {
+        assert_eq!(Health::default().success_rate(), None);
+        assert_eq!(Health { succeeded: 3, failed: 1, ..Health::default() }.success_rate(), Some(75.0));
+    }
+}
