@@ -5,7 +5,8 @@
 # path only when the wasm32 target is missing, so a developer with a normal rustup setup keeps it.
 HERALD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
 export HERALD_ROOT
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HERALD_ROOT/target}"
+# One target dir per user, outside the checkout, so a fresh clone (CI) reuses earlier builds.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/herald/target}"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 herald_has_rustup_wasm() {

@@ -1,6 +1,9 @@
 //! The HTML shell and the route table. Admin pages sit under one guarded parent route.
 
 use crate::ui::layout::AdminLayout;
+use crate::ui::pages::api_keys::ApiKeysPage;
+use crate::ui::pages::audit::AuditPage;
+use crate::ui::pages::users::UsersPage;
 use crate::ui::pages::deliveries::DeliveriesPage;
 use crate::ui::pages::delivery_detail::DeliveryDetailPage;
 use crate::ui::pages::login::LoginPage;
@@ -50,6 +53,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("webhooks") view=WebhooksPage />
                     <Route path=path!("webhooks/new") view=WebhookEditPage />
                     <Route path=path!("webhooks/:id") view=WebhookEditPage />
+                    <Route path=path!("users") view=UsersPage />
+                    <Route path=path!("api-keys") view=ApiKeysPage />
+                    <Route path=path!("audit") view=AuditPage />
                 </ParentRoute>
             </Routes>
         </Router>

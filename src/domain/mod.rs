@@ -1,5 +1,6 @@
 //! Pure types and rules: no I/O, compiles to wasm, unit-tested in place.
 
+pub mod admin;
 pub mod attempt;
 pub mod delivery;
 pub mod endpoint;

@@ -53,7 +53,7 @@ pub struct ServeArgs {
     pub demo: bool,
 
     /// Folder with the built front end (`pkg/` with wasm, JS and CSS), made by cargo-leptos.
-    /// Defaults to `target/site` next to the binary's `target/<profile>/` folder.
+    /// Defaults to `site/` in the cargo target folder the binary was built in.
     #[arg(long, env = "LEPTOS_SITE_ROOT")]
     pub site_root: Option<PathBuf>,
 

@@ -67,6 +67,7 @@ fn Shell(user: CurrentUser) -> impl IntoView {
                         <NavLink href="/admin/webhook-deliveries" label="Deliveries" />
                         <NavLink href="/admin/webhooks" label="Webhooks" />
                         <NavLink href="/admin/users" label="Users" />
+                        <NavLink href="/admin/api-keys" label="API keys" />
                         <NavLink href="/admin/audit" label="Audit" />
                     </nav>
                     <div class="ml-auto flex items-center gap-3 text-sm text-slate-600">

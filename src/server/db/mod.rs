@@ -1,6 +1,7 @@
 //! Database access: one module per table family. Queries are plain functions over `&PgPool`
 //! (or a transaction) so integration tests call them directly.
 
+pub mod admin;
 pub mod api_keys;
 pub mod audit;
 pub mod deliveries;

@@ -1,2 +1,3 @@
 pub mod bulk_retry;
+pub mod form;
 pub mod status_badge;

@@ -1,6 +1,9 @@
+pub mod api_keys;
+pub mod audit;
 pub mod deliveries;
 pub mod delivery_detail;
 pub mod login;
 pub mod not_found;
 pub mod webhook_edit;
 pub mod webhooks;
+pub mod users;

@@ -10,6 +10,7 @@ use crate::api::endpoints::{
 use crate::domain::endpoint::{EndpointForm, EndpointView};
 use crate::domain::signing::SignatureScheme;
 use crate::error::AppError;
+use crate::ui::components::form::FieldMessage;
 use crate::ui::pages::webhooks::TestButton;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -85,14 +86,14 @@ fn Editor(existing: Option<EndpointView>, types: Vec<String>, on_change: Callbac
                         }
                     }).collect_view()}
                 </div>
-                <FieldError message=Signal::derive(error("event_types")) />
+                <FieldMessage message=Signal::derive(error("event_types")) />
             </fieldset>
             <label class="block">
                 <span class="text-sm font-medium text-slate-700">"Custom headers"</span>
                 <textarea name="custom_headers" rows="3" placeholder="X-Tenant: acme" aria-label="Custom headers"
                     class="mt-1 block w-full rounded-md px-3 py-2 font-mono text-sm ring-1 ring-slate-300">{form.custom_headers.clone()}</textarea>
                 <span class="text-xs text-slate-500">"One \"Name: value\" per line. Herald's own headers (signatures, Content-Type, User-Agent…) cannot be replaced."</span>
-                <FieldError message=Signal::derive(error("custom_headers")) />
+                <FieldMessage message=Signal::derive(error("custom_headers")) />
             </label>
             <div class="grid gap-4 sm:grid-cols-2">
                 <Field label="Retry schedule" name="retry_schedule" value=form.retry_schedule.clone() error=Signal::derive(error("retry_schedule")) hint="e.g. 1m,5m,25m — empty: the server's schedule" />
@@ -112,7 +113,7 @@ fn Editor(existing: Option<EndpointView>, types: Vec<String>, on_change: Callbac
                         view! { <option value=s.as_str() selected=form.signature_scheme == s.as_str()>{label}</option> }
                     }).collect_view()}
                 </select>
-                <FieldError message=Signal::derive(error("signature_scheme")) />
+                <FieldMessage message=Signal::derive(error("signature_scheme")) />
             </label>
             {move || other_error().map(|m| view! { <p role="alert" class="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">{m}</p> })}
             <div class="flex items-center gap-3">
@@ -133,14 +134,9 @@ fn Field(label: &'static str, name: &'static str, value: String, error: Signal<O
             <input type="text" name=name value=value aria-label=label aria-invalid=move || error.get().is_some().to_string()
                 class="mt-1 block w-full rounded-md px-3 py-2 text-sm ring-1 ring-slate-300 aria-[invalid=true]:ring-red-500" />
             {(!hint.is_empty()).then(|| view! { <span class="text-xs text-slate-500">{hint}</span> })}
-            <FieldError message=error />
+            <FieldMessage message=error />
         </label>
     }
-}
-
-#[component]
-fn FieldError(message: Signal<Option<String>>) -> impl IntoView {
-    move || message.get().map(|m| view! { <span class="mt-1 block text-sm text-red-700" data-testid="field-error">{m}</span> })
 }
 
 /// Secret, state, test, recovery and deletion of an existing endpoint.

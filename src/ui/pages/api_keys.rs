@@ -1,0 +1,61 @@
+//! `/admin/api-keys` (owner): create a key (shown once), see when each was last used, revoke.
+
+use crate::api::admin::{CreateApiKey, RevokeApiKey, list_api_keys};
+use crate::domain::time::exact;
+use crate::ui::components::form::FieldMessage;
+use leptos::prelude::*;
+
+#[component]
+pub fn ApiKeysPage() -> impl IntoView {
+    let create = ServerAction::<CreateApiKey>::new();
+    let revoke = ServerAction::<RevokeApiKey>::new();
+    let keys = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_keys());
+    let name_error = Signal::derive(move || create.value().get().and_then(|r| r.err()).and_then(|e| e.field_message("name")));
+    view! {
+        <h1 class="mb-4 text-xl font-semibold">"API keys"</h1>
+        <ActionForm action=create attr:class="mb-4 flex max-w-3xl flex-wrap items-start gap-3 rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-200">
+            <label class="text-sm">"Name"<input type="text" name="name" aria-label="Key name" placeholder="billing-service" class="ml-2 rounded px-2 py-1 ring-1 ring-slate-300" /><FieldMessage message=name_error /></label>
+            <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white">"Create key"</button>
+        </ActionForm>
+        {move || create.value().get().and_then(|r| r.ok()).map(|key| view! {
+            <div role="status" class="mb-4 max-w-3xl rounded-md bg-amber-50 p-3 text-sm ring-1 ring-amber-200">
+                "Copy this key now; it is not shown again: " <code class="break-all font-mono" data-testid="new-api-key">{key}</code>
+            </div>
+        })}
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading keys…"</p> }>
+            {move || Suspend::new(async move {
+                match keys.await {
+                    Ok(list) => view! {
+                        <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow-sm ring-1 ring-slate-200" data-testid="key-table">
+                            <thead class="bg-slate-50 text-left text-xs font-semibold uppercase text-slate-500">
+                                <tr><th class="px-4 py-2">"Name"</th><th class="px-4 py-2">"Key"</th><th class="px-4 py-2">"Created"</th><th class="px-4 py-2">"Last used"</th><th class="px-4 py-2"></th></tr>
+                            </thead>
+                            <tbody class="divide-y divide-slate-100">
+                                {list.into_iter().map(|k| view! {
+                                    <tr data-testid="key-row" data-name=k.name.clone()>
+                                        <td class="px-4 py-2">{k.name.clone()}</td>
+                                        <td class="px-4 py-2 font-mono text-xs">{format!("{}…", k.prefix)}</td>
+                                        <td class="px-4 py-2 text-slate-600">{exact(k.created_at)}{k.created_by.clone().map(|by| format!(" by {by}"))}</td>
+                                        <td class="px-4 py-2 text-slate-600">{k.last_used_at.map(exact).unwrap_or_else(|| "never".into())}</td>
+                                        <td class="px-4 py-2 text-right">
+                                            {match k.revoked_at {
+                                                Some(at) => view! { <span class="text-xs text-slate-500">{format!("revoked {}", exact(at))}</span> }.into_any(),
+                                                None => view! {
+                                                    <ActionForm action=revoke>
+                                                        <input type="hidden" name="id" value=k.id.to_string() />
+                                                        <button type="submit" class="rounded px-2 py-1 text-red-700 ring-1 ring-red-200">"Revoke"</button>
+                                                    </ActionForm>
+                                                }.into_any(),
+                                            }}
+                                        </td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(err) => view! { <p role="alert" class="rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
