@@ -10,6 +10,7 @@ export DATABASE_URL="$FRESH_DATABASE_URL"
 herald="$CARGO_TARGET_DIR/release/herald"
 "$herald" create-admin --email admin@e2e.test --password 'admin-password' --role admin
 "$herald" create-admin --email member@e2e.test --password 'member-password' --role member
+"$herald" create-admin --email owner@e2e.test --password 'owner-password' --role owner
 # The tests publish events with this key (end2end/.state is git-ignored).
 mkdir -p end2end/.state
 "$herald" create-api-key --name e2e | tail -1 > end2end/.state/api-key

@@ -119,3 +119,23 @@ async fn sign_in_is_recorded_in_the_audit_log(pool: PgPool) {
         sqlx::query_scalar("SELECT last_login_at FROM users").fetch_one(&pool).await.unwrap();
     assert!(last_login.is_some());
 }
+
+#[sqlx::test]
+async fn repeated_failed_sign_ins_are_throttled(pool: PgPool) {
+    create_user(&pool, "admin@test.dev", "admin-password", Role::Admin).await;
+    let app = spawn_app(pool).await;
+    for _ in 0..10 {
+        let response = sign_in(&app, "admin@test.dev", "guess").await;
+        assert!(response.headers().get("set-cookie").is_none());
+    }
+    let throttled = app
+        .client
+        .post(app.url("/api/login"))
+        .header("accept", "application/json")
+        .form(&[("email", "admin@test.dev"), ("password", "admin-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    assert!(throttled.headers().get("set-cookie").is_none());
+}

@@ -150,3 +150,69 @@ async fn metrics_and_health_answer(pool: PgPool) {
     assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().text().await.unwrap(), "ready");
     assert_eq!(app.client.get(app.url("/metrics")).send().await.unwrap().status(), StatusCode::OK);
 }
+
+#[sqlx::test]
+async fn every_documented_route_exists_and_requires_a_key(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let doc: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let id = uuid::Uuid::now_v7();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let url = app.url(&path.replace("{id}", &id.to_string()));
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = app.client.request(method.clone(), &url).header("content-type", "application/json").body("{}").send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+        }
+    }
+}
+
+#[sqlx::test]
+async fn webhooks_can_be_managed_over_rest(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let key = api_key(&pool).await;
+    let created = app
+        .client
+        .post(app.url("/api/v1/webhooks"))
+        .bearer_auth(&key)
+        .json(&json!({ "name": "Billing", "url": "https://billing.example.com/hooks", "event_types": ["payment.failed"], "custom_headers": [["X-Tenant", "acme"]] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
+    let id = created["id"].as_str().unwrap().to_string();
+
+    let duplicate = app.client.post(app.url("/api/v1/webhooks")).bearer_auth(&key).json(&json!({ "name": "billing", "url": "https://other.example.com" })).send().await.unwrap();
+    assert_eq!(duplicate.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error: Value = duplicate.json().await.unwrap();
+    assert_eq!(error["error"]["fields"][0]["field"], "name");
+
+    let reserved = app.client.patch(app.url(&format!("/api/v1/webhooks/{id}"))).bearer_auth(&key).json(&json!({ "custom_headers": [["Content-Type", "text/plain"]] })).send().await.unwrap();
+    assert_eq!(reserved.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let patched: Value = app
+        .client
+        .patch(app.url(&format!("/api/v1/webhooks/{id}")))
+        .bearer_auth(&key)
+        .json(&json!({ "enabled": false, "description": "paused" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((patched["enabled"].as_bool(), patched["description"].as_str(), patched["name"].as_str()), (Some(false), Some("paused"), Some("Billing")));
+
+    let rotated: Value = app.client.post(app.url(&format!("/api/v1/webhooks/{id}/rotate-secret"))).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    assert_ne!(rotated["secret"], created["secret"]);
+    let listed: Value = app.client.get(app.url("/api/v1/webhooks")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    let bad_json = app.client.post(app.url("/api/v1/webhooks")).bearer_auth(&key).header("content-type", "application/json").body("{oops").send().await.unwrap();
+    assert_eq!(bad_json.status(), StatusCode::BAD_REQUEST);
+    let deleted = app.client.delete(app.url(&format!("/api/v1/webhooks/{id}"))).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let gone = app.client.get(app.url(&format!("/api/v1/webhooks/{id}"))).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log ORDER BY created_at").fetch_all(&pool).await.unwrap();
+    assert_eq!(actions, vec!["endpoint.create", "endpoint.update", "endpoint.secret_rotate", "endpoint.delete"]);
+}

@@ -12,9 +12,25 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     use http::header::{HeaderValue, SET_COOKIE};
 
     let state = AppState::from_context()?;
-    let token = match crate::server::auth::sign_in(&state.pool, state.settings.session_ttl, &email, &password).await {
-        Ok((token, _user)) => token,
+    let address = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>().await.ok().map(|c| c.0.ip());
+    let account_key = format!("account:{}", email.trim().to_lowercase());
+    let mut keys = vec![account_key.clone()];
+    keys.extend(address.map(|ip| format!("ip:{ip}")));
+    let limiter = &state.settings.login_limiter;
+    let now = std::time::Instant::now();
+    let outcome = match limiter.check(&keys, now) {
+        Ok(()) => crate::server::auth::sign_in(&state.pool, state.settings.session_ttl, &email, &password).await,
+        Err(err) => Err(err),
+    };
+    let token = match outcome {
+        Ok((token, _user)) => {
+            limiter.clear(&account_key);
+            token
+        }
         Err(err) => {
+            if err == AppError::InvalidCredentials {
+                limiter.record_failure(&keys, now);
+            }
             guard::set_status(&err);
             return Err(err);
         }

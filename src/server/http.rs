@@ -65,7 +65,7 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
         println!("herald: shutting down (finishing in-flight attempts)");
         let _ = stop.send(true);
     });
-    axum::serve(listener, app)
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             let _ = http_stopped.changed().await;
         })
@@ -88,6 +88,7 @@ fn build_state(pool: PgPool, args: &ServeArgs) -> anyhow::Result<AppState> {
         secrets: SecretBox::load(args.secret_key.as_deref(), &args.data_dir)?,
         max_payload_bytes: args.dispatch.max_payload_bytes,
         allow_http: args.dispatch.allow_http || args.demo,
+        login_limiter: Default::default(),
     };
     Ok(AppState { leptos_options, pool, settings: Arc::new(settings) })
 }

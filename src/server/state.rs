@@ -23,6 +23,7 @@ pub struct Settings {
     pub max_payload_bytes: usize,
     /// Endpoint URLs may be plain http:// (dev and demo); otherwise HTTPS only.
     pub allow_http: bool,
+    pub login_limiter: super::auth::limiter::LoginLimiter,
 }
 
 impl AppState {

@@ -33,6 +33,7 @@ pub fn test_state(pool: PgPool) -> AppState {
         secrets: SecretBox::new(&[7u8; 32]).unwrap(),
         max_payload_bytes: 1024 * 1024,
         allow_http: true,
+        login_limiter: Default::default(),
     };
     AppState { leptos_options, pool, settings: Arc::new(settings) }
 }
@@ -43,7 +44,7 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = http::router(test_state(pool.clone()), true, false);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(async move { axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap() });
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     TestApp { base: format!("http://{addr}"), client, pool }
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 export const ADMIN = { email: 'admin@e2e.test', password: 'admin-password' };
 export const MEMBER = { email: 'member@e2e.test', password: 'member-password' };
+export const OWNER = { email: 'owner@e2e.test', password: 'owner-password' };
 
 /** The API key scripts/e2e-server.sh created for this run. */
 export function apiKey(): string {
@@ -41,11 +42,15 @@ export class LoginPage {
   }
 }
 
-export async function signInAsAdmin(page: Page) {
+export async function signInAs(page: Page, user: { email: string; password: string }) {
   const login = new LoginPage(page);
   await login.goto();
-  await login.signIn(ADMIN);
+  await login.signIn(user);
   await expect(page.getByRole('heading', { name: 'Webhook deliveries' })).toBeVisible();
+}
+
+export async function signInAsAdmin(page: Page) {
+  await signInAs(page, ADMIN);
 }
 
 /** The delivery log at /admin/webhook-deliveries. */

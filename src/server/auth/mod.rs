@@ -2,6 +2,7 @@
 //! server function and REST handler calls itself.
 
 pub mod guard;
+pub mod limiter;
 pub mod password;
 pub mod session;
 

@@ -5,18 +5,42 @@ pub mod auth;
 pub mod deliveries;
 pub mod error;
 pub mod events;
+pub mod openapi;
+pub mod webhooks;
 
 use super::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
+/// Every route and method, for the OpenAPI document's test.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("post", "/api/v1/events"),
+    ("get", "/api/v1/events"),
+    ("get", "/api/v1/deliveries/{id}"),
+    ("post", "/api/v1/deliveries/{id}/retry"),
+    ("get", "/api/v1/webhooks"),
+    ("post", "/api/v1/webhooks"),
+    ("get", "/api/v1/webhooks/{id}"),
+    ("patch", "/api/v1/webhooks/{id}"),
+    ("delete", "/api/v1/webhooks/{id}"),
+    ("post", "/api/v1/webhooks/{id}/test"),
+    ("post", "/api/v1/webhooks/{id}/rotate-secret"),
+    ("get", "/api/v1/webhooks/{id}/deliveries"),
+    ("get", "/api/v1/openapi.json"),
+];
+
 pub fn router(max_payload: usize) -> Router<AppState> {
     Router::new()
         .route("/api/v1/events", post(events::publish).get(events::list))
         .route("/api/v1/deliveries/{id}", get(deliveries::get))
         .route("/api/v1/deliveries/{id}/retry", post(deliveries::retry))
+        .route("/api/v1/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/api/v1/webhooks/{id}", get(webhooks::get).patch(webhooks::update).delete(webhooks::delete))
         .route("/api/v1/webhooks/{id}/test", post(deliveries::send_test))
+        .route("/api/v1/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
+        .route("/api/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/api/v1/openapi.json", get(openapi::document))
         // The handlers check the exact limit and answer with a JSON error; this only stops
         // absurd bodies before they are read.
         .layer(DefaultBodyLimit::max(max_payload.saturating_mul(2).max(64 * 1024)))

@@ -1,0 +1,146 @@
+import { expect, test, type Page } from '@playwright/test';
+import { createHmac } from 'node:crypto';
+import { DeliveriesPage, LoginPage, MEMBER, OWNER, publish, signInAs, signInAsAdmin } from './pages/portal';
+
+const RECEIVER = 'http://127.0.0.1:3100/demo/receiver';
+
+/** Standard Webhooks check, written independently of Herald: HMAC-SHA256 over id.timestamp.body. */
+function verifies(secret: string, headers: Record<string, string>, body: string): boolean {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  const expected = createHmac('sha256', key).update(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${body}`).digest('base64');
+  return headers['webhook-signature'].split(' ').some((s) => s === `v1,${expected}`);
+}
+
+async function receivedAt(page: Page, path: string) {
+  const all = await (await page.request.get(`${RECEIVER}/_requests`)).json();
+  return all.filter((r: any) => r.path === path).map((r: any) => ({ headers: Object.fromEntries(r.headers), body: r.body }));
+}
+
+test('an admin creates, tests, edits, disables and rotates a webhook', async ({ page, request }) => {
+  const name = `E2E receiver ${Date.now()}`;
+  const path = `/demo/receiver/${Date.now()}`;
+  await signInAsAdmin(page);
+  await new DeliveriesPage(page).waitForHydration();
+  await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
+  await page.getByRole('link', { name: 'New webhook' }).click();
+
+  // Field errors come from the server, next to their fields.
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('URL', { exact: true }).fill('ftp://nope.example.com');
+  await page.getByLabel('Custom headers').fill('Content-Type: text/plain');
+  await page.getByRole('button', { name: 'Create webhook' }).click();
+  const errors = page.getByTestId('field-error');
+  await expect(errors.filter({ hasText: 'https://' })).toBeVisible();
+  await expect(errors.filter({ hasText: 'cannot be overridden' })).toBeVisible();
+
+  await page.getByLabel('URL', { exact: true }).fill(`http://127.0.0.1:3100${path}`);
+  await page.getByLabel('Custom headers').fill('X-Tenant: acme');
+  // Only test events: the demo's background traffic stays away from this endpoint.
+  await page.getByRole('checkbox', { name: 'webhook.test' }).check();
+  await page.getByRole('button', { name: 'Create webhook' }).click();
+  await expect(page.getByRole('heading', { name: `Edit ${name}` })).toBeVisible();
+
+  // Send a test event and see it delivered, inline and in the log.
+  await page.getByRole('button', { name: 'Send test' }).click();
+  await expect(page.getByTestId('test-result')).toContainText('200', { timeout: 15_000 });
+  const got = await receivedAt(page, path);
+  expect(got.length).toBe(1);
+  expect(got[0].headers['x-tenant']).toBe('acme');
+  await page.getByTestId('test-result').getByRole('link').click();
+  await expect(page.getByTestId('delivery-status')).toHaveText('Success');
+
+  // Edit.
+  await page.goBack();
+  await page.getByLabel('Description').fill('Updated by the end-to-end test');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
+
+  // Rotate: during the overlap both the old and the new secret verify.
+  await page.getByRole('button', { name: 'Reveal' }).click();
+  await expect(page.getByTestId('secret')).toContainText('whsec_');
+  const oldSecret = (await page.getByTestId('secret').textContent())!.trim();
+  expect(oldSecret).not.toContain('•');
+  await page.getByRole('button', { name: 'Rotate' }).click();
+  await expect(page.getByText('Rotated')).toBeVisible();
+  const newSecret = (await page.getByTestId('secret').textContent())!.trim();
+  expect(newSecret).not.toBe(oldSecret);
+  await page.getByRole('button', { name: 'Send test' }).click();
+  await expect(page.getByTestId('test-result')).toContainText('200', { timeout: 15_000 });
+  const [, afterRotation] = await receivedAt(page, path);
+  expect(verifies(oldSecret, afterRotation.headers, afterRotation.body)).toBe(true);
+  expect(verifies(newSecret, afterRotation.headers, afterRotation.body)).toBe(true);
+
+  // Disable: new events are not sent to it.
+  await page.getByRole('button', { name: 'Disable' }).click();
+  await expect(page.getByTestId('webhook-state').first()).toContainText('Disabled');
+  await publish(request, 'webhook.test', { e2e: 'disabled' });
+  await page.waitForTimeout(2000);
+  expect((await receivedAt(page, path)).length).toBe(2);
+
+  // The list shows it with its health.
+  await page.goto('/admin/webhooks');
+  const row = page.getByTestId('webhook-row').filter({ hasText: name });
+  await expect(row.getByTestId('webhook-state')).toHaveText('Disabled');
+  await expect(row).toContainText('100.0 % ok');
+
+  // The audit log has each of these actions.
+  await page.goto('/admin/audit');
+  for (const action of ['endpoint.create', 'endpoint.test', 'endpoint.update', 'endpoint.secret_reveal', 'endpoint.secret_rotate', 'endpoint.disable']) {
+    await expect(page.locator(`[data-testid=audit-row][data-action="${action}"]`).first()).toBeVisible();
+  }
+});
+
+test('an owner creates a member, who cannot reach admin pages, and an API key, until revoked', async ({ page, browser, playwright }) => {
+  await signInAs(page, OWNER);
+  await page.goto('/admin/users');
+  const email = `member-${Date.now()}@e2e.test`;
+  await page.getByLabel('New user email').fill(email);
+  await page.getByLabel('New user password').fill('member-password-2');
+  await page.getByLabel('New user role').selectOption('member');
+  await page.getByRole('button', { name: 'Add user' }).click();
+  await expect(page.locator(`[data-testid=user-row][data-email="${email}"]`)).toBeVisible();
+
+  const memberContext = await browser.newContext();
+  const memberPage = await memberContext.newPage();
+  const login = new LoginPage(memberPage);
+  await login.goto();
+  await login.signIn({ email, password: 'member-password-2' });
+  for (const path of ['/admin/webhook-deliveries', '/admin/webhooks', '/admin/users', '/admin/api-keys', '/admin/audit']) {
+    await memberPage.goto(path);
+    await expect(memberPage.getByText('Admin or higher role required')).toBeVisible();
+  }
+  await memberContext.close();
+
+  await page.goto('/admin/api-keys');
+  await page.getByLabel('Key name').fill('e2e-producer');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const key = (await page.getByTestId('new-api-key').textContent())!.trim();
+  const api = await playwright.request.newContext({ baseURL: 'http://127.0.0.1:3100', extraHTTPHeaders: { authorization: `Bearer ${key}` } });
+  expect((await api.get('/api/v1/webhooks')).status()).toBe(200);
+  await page.locator('[data-testid=key-row][data-name="e2e-producer"]').getByRole('button', { name: 'Revoke' }).click();
+  await expect(page.locator('[data-testid=key-row][data-name="e2e-producer"]')).toContainText('revoked');
+  expect((await api.get('/api/v1/webhooks')).status()).toBe(401);
+  await api.dispose();
+
+  await page.goto('/admin/audit');
+  for (const action of ['user.create', 'api_key.create', 'api_key.revoke', 'user.sign_in']) {
+    await expect(page.locator(`[data-testid=audit-row][data-action="${action}"]`).first()).toBeVisible();
+  }
+});
+
+test('an admin is not an owner: user and key management are refused', async ({ page }) => {
+  await signInAsAdmin(page);
+  await page.goto('/admin/users');
+  await expect(page.getByRole('alert')).toContainText('Owner role required');
+  const response = await page.request.post('/api/create_api_key', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, data: 'name=sneaky' });
+  expect(response.status()).toBe(403);
+});
+
+test('a member cannot call webhook functions directly', async ({ page }) => {
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.signIn(MEMBER);
+  await expect(page.getByText('Admin or higher role required')).toBeVisible();
+  const response = await page.request.post('/api/list_webhooks', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, data: '' });
+  expect(response.status()).toBe(403);
+});
