@@ -47,15 +47,15 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/admin/webhook-deliveries" /> } />
                 // Async SSR: the guard's redirect or 403 is decided before the first byte is sent.
                 <ParentRoute path=path!("/admin") view=AdminLayout ssr=SsrMode::Async>
-                    <Route path=path!("") view=|| view! { <Redirect path="/admin/webhook-deliveries" /> } />
-                    <Route path=path!("webhook-deliveries") view=DeliveriesPage />
-                    <Route path=path!("webhook-deliveries/:id") view=DeliveryDetailPage />
-                    <Route path=path!("webhooks") view=WebhooksPage />
-                    <Route path=path!("webhooks/new") view=WebhookEditPage />
-                    <Route path=path!("webhooks/:id") view=WebhookEditPage />
-                    <Route path=path!("users") view=UsersPage />
-                    <Route path=path!("api-keys") view=ApiKeysPage />
-                    <Route path=path!("audit") view=AuditPage />
+                    <Route path=path!("") view=|| view! { <Redirect path="/admin/webhook-deliveries" /> } ssr=SsrMode::Async />
+                    <Route path=path!("webhook-deliveries") view=DeliveriesPage ssr=SsrMode::Async />
+                    <Route path=path!("webhook-deliveries/:id") view=DeliveryDetailPage ssr=SsrMode::Async />
+                    <Route path=path!("webhooks") view=WebhooksPage ssr=SsrMode::Async />
+                    <Route path=path!("webhooks/new") view=WebhookEditPage ssr=SsrMode::Async />
+                    <Route path=path!("webhooks/:id") view=WebhookEditPage ssr=SsrMode::Async />
+                    <Route path=path!("users") view=UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("api-keys") view=ApiKeysPage ssr=SsrMode::Async />
+                    <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

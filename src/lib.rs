@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! Herald: a self-hosted webhook delivery service with an admin portal.
 //!
 //! `domain` is pure and compiles to wasm; `api` holds the portal's server functions; `ui` the

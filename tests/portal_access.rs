@@ -12,12 +12,12 @@ use sqlx::PgPool;
 #[sqlx::test]
 async fn anonymous_visitors_are_sent_to_login(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let response = app.client.get(app.url("/admin/webhook-deliveries")).send().await.unwrap();
+    let response = get_page(&app, "/admin/webhook-deliveries", None).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     let location = response.headers()[LOCATION].to_str().unwrap();
-    assert!(location.starts_with("/login?next=/admin/webhook-deliveries"), "{location}");
+    assert_eq!(location, "/login?next=%2Fadmin%2Fwebhook-deliveries");
 
-    let call = app.client.post(app.url("/api/list_deliveries")).send().await.unwrap();
+    let call = app.client.post(app.url("/api/delivery_log")).form(&[("view", "")]).send().await.unwrap();
     assert_eq!(call.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -32,7 +32,7 @@ async fn an_admin_sees_real_rows(pool: PgPool) {
     assert_eq!(login.headers()[LOCATION], "/admin/webhook-deliveries");
     let cookie = session_cookie(&app, "admin@test.dev", "admin-password").await;
 
-    let page = app.client.get(app.url("/admin/webhook-deliveries")).header(COOKIE, &cookie).send().await.unwrap();
+    let page = get_page(&app, "/admin/webhook-deliveries", Some(&cookie)).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("Orders service"), "the fixture's endpoint is listed");
@@ -67,13 +67,13 @@ async fn members_are_refused_pages_and_server_functions(pool: PgPool) {
     let app = spawn_app(pool).await;
     let cookie = session_cookie(&app, "member@test.dev", "member-password").await;
 
-    let page = app.client.get(app.url("/admin/webhook-deliveries")).header(COOKIE, &cookie).send().await.unwrap();
+    let page = get_page(&app, "/admin/webhook-deliveries", Some(&cookie)).await;
     assert_eq!(page.status(), StatusCode::FORBIDDEN);
     let html = page.text().await.unwrap();
     assert!(html.contains("Admin or higher role required"));
     assert!(!html.contains("Secret endpoint"), "no data reaches a member");
 
-    let call = app.client.post(app.url("/api/list_deliveries")).header(COOKIE, &cookie).send().await.unwrap();
+    let call = app.client.post(app.url("/api/delivery_log")).form(&[("view", "")]).header(COOKIE, &cookie).send().await.unwrap();
     assert_eq!(call.status(), StatusCode::FORBIDDEN);
     assert!(!call.text().await.unwrap().contains("Secret endpoint"));
 }
@@ -87,7 +87,7 @@ async fn signing_out_ends_the_session(pool: PgPool) {
     assert_eq!(out.status(), StatusCode::FOUND);
     let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&pool).await.unwrap();
     assert_eq!(sessions, 0);
-    let call = app.client.post(app.url("/api/list_deliveries")).header(COOKIE, &cookie).send().await.unwrap();
+    let call = app.client.post(app.url("/api/delivery_log")).form(&[("view", "")]).header(COOKIE, &cookie).send().await.unwrap();
     assert_eq!(call.status(), StatusCode::UNAUTHORIZED);
 }
 

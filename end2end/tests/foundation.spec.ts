@@ -59,7 +59,7 @@ test('a member is refused the admin pages and their server functions', async ({ 
   await expect(page.getByText('Admin or higher role required')).toBeVisible();
   await expect(page.getByTestId('delivery-row')).toHaveCount(0);
 
-  const direct = await page.request.post('/api/list_deliveries', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, data: '' });
+  const direct = await page.request.post('/api/delivery_log', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, data: 'view=' });
   expect(direct.status()).toBe(403);
 });
 

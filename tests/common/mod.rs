@@ -54,17 +54,27 @@ pub async fn create_user(pool: &PgPool, email: &str, password: &str, role: Role)
     db::users::upsert(pool, email, &hash, role).await.unwrap();
 }
 
-/// Signs in through the login server function, as a form without JavaScript would, and
-/// returns the `Cookie` header value for later requests.
+/// Signs in through the login server function, as a browser's form without JavaScript would.
 pub async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     app.client
         .post(app.url("/api/login"))
+        .header("accept", "text/html")
         .form(&[("email", email), ("password", password)])
         .send()
         .await
         .unwrap()
 }
 
+/// Loads a portal page as a browser does (Accept: text/html), with an optional session.
+pub async fn get_page(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
+    let mut request = app.client.get(app.url(path)).header("accept", "text/html");
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.unwrap()
+}
+
+/// The `Cookie` header value of a fresh session.
 pub async fn session_cookie(app: &TestApp, email: &str, password: &str) -> String {
     let response = sign_in(app, email, password).await;
     let set_cookie = response
