@@ -11,6 +11,6 @@ herald_db_setup herald_test # #[sqlx::test] creates a fresh database per test fr
 echo "== build (release: server + wasm + css)"
 cargo leptos build --release
 echo "== unit + integration tests"
-cargo test --release --no-default-features --features ssr
+cargo test --release --no-fail-fast --no-default-features --features ssr
 echo "== end-to-end tests (Chromium)"
 (cd end2end && npx playwright test)

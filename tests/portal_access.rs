@@ -83,8 +83,10 @@ async fn signing_out_ends_the_session(pool: PgPool) {
     create_user(&pool, "admin@test.dev", "admin-password", Role::Admin).await;
     let app = spawn_app(pool.clone()).await;
     let cookie = session_cookie(&app, "admin@test.dev", "admin-password").await;
-    let out = app.client.post(app.url("/api/logout")).header(COOKIE, &cookie).send().await.unwrap();
+    let out = app.client.post(app.url("/api/logout")).header(COOKIE, &cookie).header("accept", "text/html").send().await.unwrap();
     assert_eq!(out.status(), StatusCode::FOUND);
+    assert_eq!(out.headers()[LOCATION], "/login");
+    assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"), "the cookie is cleared");
     let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&pool).await.unwrap();
     assert_eq!(sessions, 0);
     let call = app.client.post(app.url("/api/delivery_log")).form(&[("view", "")]).header(COOKIE, &cookie).send().await.unwrap();
