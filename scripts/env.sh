@@ -18,8 +18,8 @@ herald_has_rustup_wasm() {
 if [ -z "${HERALD_USE_RUSTUP:-}" ] && ! herald_has_rustup_wasm && [ -x /usr/bin/rustc ] && [ -x /usr/lib/llvm-22/bin/wasm-ld ]; then
   # Debian's cargo/rustc must come before rustup's proxies: cargo-leptos spawns `cargo` from PATH.
   mkdir -p "$HERALD_ROOT/.tools/debrust"
-  for tool in cargo rustc rustdoc; do
-    ln -sf "/usr/bin/$tool" "$HERALD_ROOT/.tools/debrust/$tool"
+  for tool in cargo rustc rustdoc cargo-clippy clippy-driver cargo-fmt rustfmt; do
+    if [ -x "/usr/bin/$tool" ]; then ln -sf "/usr/bin/$tool" "$HERALD_ROOT/.tools/debrust/$tool"; fi
   done
   export PATH="$HERALD_ROOT/.tools/debrust:$PATH"
   export RUSTC=/usr/bin/rustc

@@ -14,7 +14,7 @@ command -v node >/dev/null || need_pkg nodejs
 command -v psql >/dev/null || need_pkg postgresql-client
 if ! { command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; }; then
   # No wasm32 std from rustup: use Debian's rustc-web 1.96 and build std from source.
-  for p in rustc-web cargo-web rust-web-src lld-22; do need_pkg "$p"; done
+  for p in rustc-web cargo-web rust-web-src rust-web-clippy lld-22; do need_pkg "$p"; done
 fi
 command -v npm >/dev/null || need_pkg npm
 if [ ${#apt_missing[@]} -gt 0 ]; then

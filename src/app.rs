@@ -3,11 +3,11 @@
 use crate::ui::layout::AdminLayout;
 use crate::ui::pages::api_keys::ApiKeysPage;
 use crate::ui::pages::audit::AuditPage;
-use crate::ui::pages::users::UsersPage;
 use crate::ui::pages::deliveries::DeliveriesPage;
 use crate::ui::pages::delivery_detail::DeliveryDetailPage;
 use crate::ui::pages::login::LoginPage;
 use crate::ui::pages::not_found::NotFound;
+use crate::ui::pages::users::UsersPage;
 use crate::ui::pages::webhook_edit::WebhookEditPage;
 use crate::ui::pages::webhooks::WebhooksPage;
 use leptos::prelude::*;

@@ -18,7 +18,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &str, message: impl Into<String>) -> Self {
-        Self { field: field.to_string(), message: message.into() }
+        Self {
+            field: field.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -48,7 +51,10 @@ pub enum AppError {
 }
 
 fn describe_fields(fields: &[FieldError]) -> String {
-    let parts: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+    let parts: Vec<String> = fields
+        .iter()
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .collect();
     parts.join("; ")
 }
 
@@ -64,9 +70,10 @@ impl AppError {
     /// The message for one form field, if this is a validation error that names it.
     pub fn field_message(&self, field: &str) -> Option<String> {
         match self {
-            AppError::Validation(fields) => {
-                fields.iter().find(|f| f.field == field).map(|f| f.message.clone())
-            }
+            AppError::Validation(fields) => fields
+                .iter()
+                .find(|f| f.field == field)
+                .map(|f| f.message.clone()),
             _ => None,
         }
     }
@@ -103,28 +110,6 @@ impl FromServerFnError for AppError {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn validation_errors_name_their_fields() {
-        let err = AppError::Validation(vec![
-            FieldError::new("url", "must start with https://"),
-            FieldError::new("name", "is taken"),
-        ]);
-        assert_eq!(err.field_message("name").as_deref(), Some("is taken"));
-        assert_eq!(err.field_message("description"), None);
-        assert_eq!(err.to_string(), "url: must start with https://; name: is taken");
-        assert_eq!(err.status(), 422);
-    }
-
-    #[test]
-    fn wrong_password_and_unknown_user_read_the_same() {
-        assert_eq!(AppError::InvalidCredentials.to_string(), "Invalid email or password");
-    }
-}
-
 /// Database failures are logged with their cause and reach the browser only as `Internal`.
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
@@ -139,5 +124,33 @@ impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
         tracing::error!(error = format!("{err:#}"), "internal error");
         AppError::Internal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_errors_name_their_fields() {
+        let err = AppError::Validation(vec![
+            FieldError::new("url", "must start with https://"),
+            FieldError::new("name", "is taken"),
+        ]);
+        assert_eq!(err.field_message("name").as_deref(), Some("is taken"));
+        assert_eq!(err.field_message("description"), None);
+        assert_eq!(
+            err.to_string(),
+            "url: must start with https://; name: is taken"
+        );
+        assert_eq!(err.status(), 422);
+    }
+
+    #[test]
+    fn wrong_password_and_unknown_user_read_the_same() {
+        assert_eq!(
+            AppError::InvalidCredentials.to_string(),
+            "Invalid email or password"
+        );
     }
 }

@@ -15,12 +15,19 @@ const HOUR: Duration = Duration::from_secs(3600);
 #[sqlx::test]
 async fn sign_in_opens_a_session_for_the_right_user(pool: PgPool) {
     create_user(&pool, "ada@example.com", "analytical-engine", Role::Owner).await;
-    let (token, user) = auth::sign_in(&pool, HOUR, "  ADA@example.com ", "analytical-engine").await.unwrap();
+    let (token, user) = auth::sign_in(&pool, HOUR, "  ADA@example.com ", "analytical-engine")
+        .await
+        .unwrap();
     assert_eq!(user.role, Role::Owner);
-    let found = db::sessions::user(&pool, &session::token_hash(&token)).await.unwrap().unwrap();
+    let found = db::sessions::user(&pool, &session::token_hash(&token))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.email, "ada@example.com");
     // Each sign-in issues a new session id.
-    let (second, _) = auth::sign_in(&pool, HOUR, "ada@example.com", "analytical-engine").await.unwrap();
+    let (second, _) = auth::sign_in(&pool, HOUR, "ada@example.com", "analytical-engine")
+        .await
+        .unwrap();
     assert_ne!(token, second);
 }
 
@@ -28,29 +35,48 @@ async fn sign_in_opens_a_session_for_the_right_user(pool: PgPool) {
 async fn bad_credentials_and_disabled_users_are_refused_alike(pool: PgPool) {
     create_user(&pool, "ada@example.com", "analytical-engine", Role::Admin).await;
     create_user(&pool, "gone@example.com", "analytical-engine", Role::Admin).await;
-    sqlx::query("UPDATE users SET disabled_at = now() WHERE email = 'gone@example.com'").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE users SET disabled_at = now() WHERE email = 'gone@example.com'")
+        .execute(&pool)
+        .await
+        .unwrap();
     for (email, password) in [
         ("ada@example.com", "difference-engine"),
         ("nobody@example.com", "analytical-engine"),
         ("gone@example.com", "analytical-engine"),
         ("not an email", "analytical-engine"),
     ] {
-        let err = auth::sign_in(&pool, HOUR, email, password).await.unwrap_err();
+        let err = auth::sign_in(&pool, HOUR, email, password)
+            .await
+            .unwrap_err();
         assert_eq!(err, AppError::InvalidCredentials, "{email}");
     }
-    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&pool).await.unwrap();
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(sessions, 0);
 }
 
 #[sqlx::test]
 async fn expired_sessions_and_disabled_users_lose_access(pool: PgPool) {
     create_user(&pool, "ada@example.com", "analytical-engine", Role::Admin).await;
-    let (token, _) = auth::sign_in(&pool, HOUR, "ada@example.com", "analytical-engine").await.unwrap();
+    let (token, _) = auth::sign_in(&pool, HOUR, "ada@example.com", "analytical-engine")
+        .await
+        .unwrap();
     let hash = session::token_hash(&token);
-    sqlx::query("UPDATE users SET disabled_at = now()").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE users SET disabled_at = now()")
+        .execute(&pool)
+        .await
+        .unwrap();
     assert!(db::sessions::user(&pool, &hash).await.unwrap().is_none());
-    sqlx::query("UPDATE users SET disabled_at = NULL").execute(&pool).await.unwrap();
-    sqlx::query("UPDATE sessions SET expires_at = now() - interval '1 second'").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE users SET disabled_at = NULL")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE sessions SET expires_at = now() - interval '1 second'")
+        .execute(&pool)
+        .await
+        .unwrap();
     assert!(db::sessions::user(&pool, &hash).await.unwrap().is_none());
     assert_eq!(db::sessions::delete_expired(&pool).await.unwrap(), 1);
 }
@@ -58,7 +84,9 @@ async fn expired_sessions_and_disabled_users_lose_access(pool: PgPool) {
 #[sqlx::test]
 async fn the_guard_orders_roles(pool: PgPool) {
     create_user(&pool, "m@example.com", "member-password", Role::Member).await;
-    let (_, member) = auth::sign_in(&pool, HOUR, "m@example.com", "member-password").await.unwrap();
+    let (_, member) = auth::sign_in(&pool, HOUR, "m@example.com", "member-password")
+        .await
+        .unwrap();
     let refused = guard::check_role(member.clone(), Role::Admin).unwrap_err();
     assert_eq!(refused.to_string(), "Admin or higher role required");
     assert_eq!(refused.status(), 403);
@@ -68,9 +96,15 @@ async fn the_guard_orders_roles(pool: PgPool) {
 #[sqlx::test]
 async fn create_admin_resets_an_existing_user(pool: PgPool) {
     create_user(&pool, "ada@example.com", "first-password", Role::Member).await;
-    let hash = auth::password::hash("second-password".into()).await.unwrap();
-    let created = db::users::upsert(&pool, "ada@example.com", &hash, Role::Owner).await.unwrap();
+    let hash = auth::password::hash("second-password".into())
+        .await
+        .unwrap();
+    let created = db::users::upsert(&pool, "ada@example.com", &hash, Role::Owner)
+        .await
+        .unwrap();
     assert!(!created);
-    let (_, user) = auth::sign_in(&pool, HOUR, "ada@example.com", "second-password").await.unwrap();
+    let (_, user) = auth::sign_in(&pool, HOUR, "ada@example.com", "second-password")
+        .await
+        .unwrap();
     assert_eq!(user.role, Role::Owner);
 }

@@ -29,7 +29,11 @@ fn config() -> DispatchConfig {
         batch_size: 100,
         lease: Duration::from_secs(30),
         timeout: Duration::from_millis(800),
-        policy: RetryPolicy { schedule: vec![Duration::from_secs(1), Duration::from_secs(2)], jitter: 0.0, ..RetryPolicy::default() },
+        policy: RetryPolicy {
+            schedule: vec![Duration::from_secs(1), Duration::from_secs(2)],
+            jitter: 0.0,
+            ..RetryPolicy::default()
+        },
         poll_interval: Duration::from_millis(50),
         max_in_flight: 64,
         disable_after: Duration::from_secs(5 * 24 * 3600),
@@ -37,7 +41,11 @@ fn config() -> DispatchConfig {
 }
 
 fn dispatcher(pool: &PgPool, config: DispatchConfig, allow_loopback: bool) -> Dispatcher {
-    let allow = if allow_loopback { vec![Cidr::parse("127.0.0.0/8").unwrap()] } else { Vec::new() };
+    let allow = if allow_loopback {
+        vec![Cidr::parse("127.0.0.0/8").unwrap()]
+    } else {
+        Vec::new()
+    };
     let sender = Sender::new(Duration::from_millis(500), allow, 8).unwrap();
     Dispatcher::new(pool.clone(), sender, SecretBox::new(&KEY).unwrap(), config)
 }
@@ -57,7 +65,13 @@ async fn endpoint(pool: &PgPool, url: &str) -> Uuid {
 
 async fn publish_one(pool: &PgPool, data: &str) -> Uuid {
     let data = RawValue::from_string(data.to_string()).unwrap();
-    let request = PublishRequest { event_type: "user.created", data: &data, idempotency_key: None, only_endpoint: None, trigger: None };
+    let request = PublishRequest {
+        event_type: "user.created",
+        data: &data,
+        idempotency_key: None,
+        only_endpoint: None,
+        trigger: None,
+    };
     publish(pool, request).await.unwrap().uuid
 }
 
@@ -73,10 +87,12 @@ async fn receiver() -> (Receiver, String) {
 }
 
 async fn delivery_state(pool: &PgPool) -> (String, i32, Option<i16>, Option<String>) {
-    sqlx::query_as("SELECT status, attempt_count, last_response_status, last_error_class FROM deliveries")
-        .fetch_one(pool)
-        .await
-        .unwrap()
+    sqlx::query_as(
+        "SELECT status, attempt_count, last_response_status, last_error_class FROM deliveries",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
 }
 
 async fn attempt_errors(pool: &PgPool) -> Vec<(Option<i16>, Option<String>, String)> {
@@ -98,7 +114,11 @@ async fn one_failed_attempt(pool: &PgPool) -> (Receiver, Dispatcher) {
 }
 
 fn status_mode(status: u16) -> Mode {
-    Mode { mode: ModeKind::Status, status: Some(status), ..Mode::default() }
+    Mode {
+        mode: ModeKind::Status,
+        status: Some(status),
+        ..Mode::default()
+    }
 }
 
 #[sqlx::test]
@@ -108,14 +128,28 @@ async fn delivers_a_signed_request_on_the_first_try(pool: PgPool) {
     let event = publish_one(&pool, r#"{"id": 1,  "name":"Ada"}"#).await;
     drain(&dispatcher(&pool, config(), true)).await;
 
-    assert_eq!(delivery_state(&pool).await, ("succeeded".into(), 1, Some(200), None));
+    assert_eq!(
+        delivery_state(&pool).await,
+        ("succeeded".into(), 1, Some(200), None)
+    );
     let got = receiver.received();
     assert_eq!(got.len(), 1);
     let request = &got[0];
     assert_eq!(request.standard_signature_valid, Some(true));
     assert_eq!(request.legacy_signature_valid, Some(true));
-    assert!(request.body.contains(r#""data":{"id": 1,  "name":"Ada"}"#), "payload bytes kept exactly: {}", request.body);
-    let header = |name: &str| request.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap();
+    assert!(
+        request.body.contains(r#""data":{"id": 1,  "name":"Ada"}"#),
+        "payload bytes kept exactly: {}",
+        request.body
+    );
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
     assert_eq!(header("webhook-id"), herald::domain::ids::event_ref(event));
     assert_eq!(header("content-type"), "application/json");
     assert!(header("user-agent").starts_with("Herald/"));
@@ -126,33 +160,52 @@ async fn delivers_a_signed_request_on_the_first_try(pool: PgPool) {
         headers.insert(name, header(name).parse().unwrap());
     }
     let verifier = standardwebhooks::Webhook::new(&secret()).unwrap();
-    verifier.verify(request.body.as_bytes(), &headers).expect("standardwebhooks verifies Herald's signature");
+    verifier
+        .verify(request.body.as_bytes(), &headers)
+        .expect("standardwebhooks verifies Herald's signature");
 
     // The stored attempt keeps the headers as sent, signature included.
     let stored: sqlx::types::Json<Vec<(String, String)>> =
-        sqlx::query_scalar("SELECT request_headers FROM delivery_attempts").fetch_one(&pool).await.unwrap();
-    assert!(stored.0.iter().any(|(k, v)| k == "webhook-signature" && *v == header("webhook-signature")));
+        sqlx::query_scalar("SELECT request_headers FROM delivery_attempts")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(
+        stored
+            .0
+            .iter()
+            .any(|(k, v)| k == "webhook-signature" && *v == header("webhook-signature"))
+    );
 }
 
 #[sqlx::test]
 async fn a_failure_is_retried_on_schedule_then_succeeds(pool: PgPool) {
     let (receiver, dispatcher) = one_failed_attempt(&pool).await;
     let (status, attempts, code, _) = delivery_state(&pool).await;
-    assert_eq!((status.as_str(), attempts, code), ("retrying", 1, Some(500)));
+    assert_eq!(
+        (status.as_str(), attempts, code),
+        ("retrying", 1, Some(500))
+    );
 
     receiver.set_mode(Mode::default());
     drain(&dispatcher).await;
     assert_eq!(receiver.received().len(), 1, "not retried before its time");
     tokio::time::sleep(Duration::from_millis(1100)).await;
     drain(&dispatcher).await;
-    assert_eq!(delivery_state(&pool).await, ("succeeded".into(), 2, Some(200), None));
+    assert_eq!(
+        delivery_state(&pool).await,
+        ("succeeded".into(), 2, Some(200), None)
+    );
     let gap: f64 = sqlx::query_scalar(
         "SELECT extract(epoch FROM max(started_at) - min(started_at))::float8 FROM delivery_attempts",
     )
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert!((1.0..2.0).contains(&gap), "second attempt ~1 s after the first, was {gap}");
+    assert!(
+        (1.0..2.0).contains(&gap),
+        "second attempt ~1 s after the first, was {gap}"
+    );
 }
 
 #[sqlx::test]
@@ -168,27 +221,42 @@ async fn retries_end_in_failed(pool: PgPool) {
         drain(&dispatcher).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(delivery_state(&pool).await, ("failed".into(), 3, Some(503), Some("http_status".into())));
+    assert_eq!(
+        delivery_state(&pool).await,
+        ("failed".into(), 3, Some(503), Some("http_status".into()))
+    );
 }
 
 #[sqlx::test]
 async fn a_stalled_endpoint_times_out(pool: PgPool) {
     let (receiver, url) = receiver().await;
     endpoint(&pool, &url).await;
-    receiver.set_mode(Mode { mode: ModeKind::Stall, ..Mode::default() });
+    receiver.set_mode(Mode {
+        mode: ModeKind::Stall,
+        ..Mode::default()
+    });
     publish_one(&pool, "{}").await;
     drain(&dispatcher(&pool, config(), true)).await;
-    assert_eq!(attempt_errors(&pool).await, vec![(None, Some("timeout".into()), "auto".into())]);
+    assert_eq!(
+        attempt_errors(&pool).await,
+        vec![(None, Some("timeout".into()), "auto".into())]
+    );
 }
 
 #[sqlx::test]
 async fn refused_connections_and_unknown_hosts_are_classified(pool: PgPool) {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     endpoint(&pool, &format!("http://{closed}/hooks")).await;
     endpoint(&pool, "http://no-such-host.invalid/hooks").await;
     publish_one(&pool, "{}").await;
     drain(&dispatcher(&pool, config(), true)).await;
-    let mut classes: Vec<String> = sqlx::query_scalar("SELECT error_class FROM delivery_attempts").fetch_all(&pool).await.unwrap();
+    let mut classes: Vec<String> = sqlx::query_scalar("SELECT error_class FROM delivery_attempts")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
     classes.sort();
     assert_eq!(classes, vec!["connect", "dns"]);
 }
@@ -198,11 +266,23 @@ async fn redirects_are_not_followed(pool: PgPool) {
     let (receiver, url) = receiver().await;
     endpoint(&pool, &url).await;
     let location = format!("{url}/elsewhere");
-    receiver.set_mode(Mode { mode: ModeKind::Status, status: Some(302), headers: vec![("location".into(), location)], ..Mode::default() });
+    receiver.set_mode(Mode {
+        mode: ModeKind::Status,
+        status: Some(302),
+        headers: vec![("location".into(), location)],
+        ..Mode::default()
+    });
     publish_one(&pool, "{}").await;
     drain(&dispatcher(&pool, config(), true)).await;
-    assert_eq!(attempt_errors(&pool).await, vec![(Some(302), Some("redirect".into()), "auto".into())]);
-    assert_eq!(receiver.received().len(), 1, "the Location was not requested");
+    assert_eq!(
+        attempt_errors(&pool).await,
+        vec![(Some(302), Some("redirect".into()), "auto".into())]
+    );
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "the Location was not requested"
+    );
 }
 
 #[sqlx::test]
@@ -214,12 +294,19 @@ async fn gone_disables_the_endpoint(pool: PgPool) {
     drain(&dispatcher(&pool, config(), true)).await;
     assert_eq!(delivery_state(&pool).await.0, "failed");
     let (enabled, reason): (bool, Option<String>) =
-        sqlx::query_as("SELECT enabled, disabled_reason FROM endpoints WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
+        sqlx::query_as("SELECT enabled, disabled_reason FROM endpoints WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert!(!enabled);
     assert!(reason.unwrap().contains("410 Gone"));
     // New events no longer go to it.
     publish_one(&pool, "{}").await;
-    let deliveries: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries").fetch_one(&pool).await.unwrap();
+    let deliveries: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(deliveries, 1);
 }
 
@@ -227,11 +314,20 @@ async fn gone_disables_the_endpoint(pool: PgPool) {
 async fn huge_responses_are_truncated(pool: PgPool) {
     let (receiver, url) = receiver().await;
     endpoint(&pool, &url).await;
-    receiver.set_mode(Mode { mode: ModeKind::Status, status: Some(200), body: Some("x".repeat(300_000)), ..Mode::default() });
+    receiver.set_mode(Mode {
+        mode: ModeKind::Status,
+        status: Some(200),
+        body: Some("x".repeat(300_000)),
+        ..Mode::default()
+    });
     publish_one(&pool, "{}").await;
     drain(&dispatcher(&pool, config(), true)).await;
-    let (len, truncated): (i32, bool) =
-        sqlx::query_as("SELECT length(response_body), response_body_truncated FROM delivery_attempts").fetch_one(&pool).await.unwrap();
+    let (len, truncated): (i32, bool) = sqlx::query_as(
+        "SELECT length(response_body), response_body_truncated FROM delivery_attempts",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!((len, truncated), (65_536, true));
     assert_eq!(delivery_state(&pool).await.0, "succeeded");
 }
@@ -244,9 +340,15 @@ async fn internal_addresses_are_refused(pool: PgPool) {
     endpoint(&pool, "http://169.254.169.254/latest/meta-data").await;
     publish_one(&pool, "{}").await;
     drain(&dispatcher(&pool, config(), false)).await;
-    let classes: Vec<String> = sqlx::query_scalar("SELECT error_class FROM delivery_attempts").fetch_all(&pool).await.unwrap();
+    let classes: Vec<String> = sqlx::query_scalar("SELECT error_class FROM delivery_attempts")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
     assert_eq!(classes, vec!["ssrf_blocked"; 3]);
-    assert!(receiver.received().is_empty(), "nothing reached the internal receiver");
+    assert!(
+        receiver.received().is_empty(),
+        "nothing reached the internal receiver"
+    );
 }
 
 #[sqlx::test]
@@ -257,14 +359,24 @@ async fn a_dead_workers_lease_expires_and_the_delivery_is_sent(pool: PgPool) {
         publish_one(&pool, &format!("{{\"n\":{n}}}")).await;
     }
     // A worker claims everything with a short lease, then dies without sending.
-    let claimed = claim::claim(&pool, 100, Duration::from_millis(800)).await.unwrap();
+    let claimed = claim::claim(&pool, 100, Duration::from_millis(800))
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 5);
     let survivor = dispatcher(&pool, config(), true);
-    assert_eq!(survivor.step().await.unwrap(), StepOutcome::Idle, "leased rows are not taken");
+    assert_eq!(
+        survivor.step().await.unwrap(),
+        StepOutcome::Idle,
+        "leased rows are not taken"
+    );
     tokio::time::sleep(Duration::from_millis(900)).await;
     drain(&survivor).await;
     assert_eq!(receiver.received().len(), 5);
-    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE status <> 'succeeded'").fetch_one(&pool).await.unwrap();
+    let open: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE status <> 'succeeded'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(open, 0);
 }
 
@@ -278,26 +390,48 @@ async fn two_dispatchers_never_send_a_delivery_twice(pool: PgPool) {
     }
     let mut small = config();
     small.batch_size = 7;
-    let (a, b) = (dispatcher(&pool, small.clone(), true), dispatcher(&pool, small, true));
+    let (a, b) = (
+        dispatcher(&pool, small.clone(), true),
+        dispatcher(&pool, small, true),
+    );
     tokio::join!(drain(&a), drain(&b), drain(&a), drain(&b));
     let got = receiver.received();
     assert_eq!(got.len(), 300);
     let mut seen = std::collections::HashSet::new();
     for request in &got {
-        let id = request.headers.iter().find(|(k, _)| k == "webhook-id").unwrap().1.clone();
-        assert!(seen.insert((request.path.clone(), id)), "a delivery was sent twice");
+        let id = request
+            .headers
+            .iter()
+            .find(|(k, _)| k == "webhook-id")
+            .unwrap()
+            .1
+            .clone();
+        assert!(
+            seen.insert((request.path.clone(), id)),
+            "a delivery was sent twice"
+        );
     }
 }
 
 #[sqlx::test]
 async fn manual_retries_record_their_trigger_and_user(pool: PgPool) {
     common::create_user(&pool, "ada@example.com", "analytical-engine", Role::Admin).await;
-    let user: Uuid = sqlx::query_scalar("SELECT id FROM users").fetch_one(&pool).await.unwrap();
+    let user: Uuid = sqlx::query_scalar("SELECT id FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     let (receiver, dispatcher) = one_failed_attempt(&pool).await;
 
     receiver.set_mode(Mode::default());
-    let delivery: Uuid = sqlx::query_scalar("SELECT id FROM deliveries").fetch_one(&pool).await.unwrap();
-    assert!(manual::retry(&pool, delivery, Trigger::Manual, Some(user)).await.unwrap());
+    let delivery: Uuid = sqlx::query_scalar("SELECT id FROM deliveries")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        manual::retry(&pool, delivery, Trigger::Manual, Some(user))
+            .await
+            .unwrap()
+    );
     drain(&dispatcher).await;
     let last: (String, Option<Uuid>, Option<i16>) = sqlx::query_as(
         "SELECT trigger, triggered_by, response_status FROM delivery_attempts ORDER BY attempt_number DESC LIMIT 1",
@@ -307,14 +441,24 @@ async fn manual_retries_record_their_trigger_and_user(pool: PgPool) {
     .unwrap();
     assert_eq!(last, ("manual".into(), Some(user), Some(200)));
     assert_eq!(delivery_state(&pool).await.0, "succeeded");
-    assert!(!manual::retry(&pool, Uuid::now_v7(), Trigger::Manual, None).await.unwrap(), "unknown delivery");
+    assert!(
+        !manual::retry(&pool, Uuid::now_v7(), Trigger::Manual, None)
+            .await
+            .unwrap(),
+        "unknown delivery"
+    );
 }
 
 #[sqlx::test]
 async fn a_failed_manual_attempt_ends_the_delivery(pool: PgPool) {
     let (_receiver, dispatcher) = one_failed_attempt(&pool).await;
-    let delivery: Uuid = sqlx::query_scalar("SELECT id FROM deliveries").fetch_one(&pool).await.unwrap();
-    manual::retry(&pool, delivery, Trigger::Manual, None).await.unwrap();
+    let delivery: Uuid = sqlx::query_scalar("SELECT id FROM deliveries")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    manual::retry(&pool, delivery, Trigger::Manual, None)
+        .await
+        .unwrap();
     drain(&dispatcher).await;
     assert_eq!(delivery_state(&pool).await.0, "failed");
 }
@@ -336,12 +480,22 @@ async fn rotation_signs_with_both_secrets(pool: PgPool) {
     publish_one(&pool, "{}").await;
     drain(&dispatcher(&pool, config(), true)).await;
     let request = &receiver.received()[0];
-    assert_eq!(request.standard_signature_valid, Some(true), "the old secret still verifies during the overlap");
+    assert_eq!(
+        request.standard_signature_valid,
+        Some(true),
+        "the old secret still verifies during the overlap"
+    );
     let mut headers = http::HeaderMap::new();
     for (name, value) in &request.headers {
         if name.starts_with("webhook-") {
-            headers.insert(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
+            headers.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
         }
     }
-    standardwebhooks::Webhook::new(&new_secret).unwrap().verify(request.body.as_bytes(), &headers).expect("new secret verifies");
+    standardwebhooks::Webhook::new(&new_secret)
+        .unwrap()
+        .verify(request.body.as_bytes(), &headers)
+        .expect("new secret verifies");
 }

@@ -17,7 +17,13 @@ async fn anonymous_visitors_are_sent_to_login(pool: PgPool) {
     let location = response.headers()[LOCATION].to_str().unwrap();
     assert_eq!(location, "/login?next=%2Fadmin%2Fwebhook-deliveries");
 
-    let call = app.client.post(app.url("/api/delivery_log")).form(&[("view", "")]).send().await.unwrap();
+    let call = app
+        .client
+        .post(app.url("/api/delivery_log"))
+        .form(&[("view", "")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(call.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -35,7 +41,10 @@ async fn an_admin_sees_real_rows(pool: PgPool) {
     let page = get_page(&app, "/admin/webhook-deliveries", Some(&cookie)).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
-    assert!(html.contains("Orders service"), "the fixture's endpoint is listed");
+    assert!(
+        html.contains("Orders service"),
+        "the fixture's endpoint is listed"
+    );
     assert!(html.contains("503"));
     assert!(html.contains(r#"data-status="failed""#));
 }
@@ -46,8 +55,14 @@ async fn wrong_password_and_unknown_email_get_the_same_answer(pool: PgPool) {
     let app = spawn_app(pool).await;
     let headers = [("accept", "application/json")];
     let mut answers = Vec::new();
-    for (email, password) in [("admin@test.dev", "wrong-password"), ("nobody@test.dev", "admin-password")] {
-        let mut request = app.client.post(app.url("/api/login")).form(&[("email", email), ("password", password)]);
+    for (email, password) in [
+        ("admin@test.dev", "wrong-password"),
+        ("nobody@test.dev", "admin-password"),
+    ] {
+        let mut request = app
+            .client
+            .post(app.url("/api/login"))
+            .form(&[("email", email), ("password", password)]);
         for (name, value) in headers {
             request = request.header(name, value);
         }
@@ -57,7 +72,11 @@ async fn wrong_password_and_unknown_email_get_the_same_answer(pool: PgPool) {
     }
     assert_eq!(answers[0], answers[1]);
     assert_eq!(answers[0].0, StatusCode::UNAUTHORIZED);
-    assert!(answers[0].1.contains("InvalidCredentials"), "{}", answers[0].1);
+    assert!(
+        answers[0].1.contains("InvalidCredentials"),
+        "{}",
+        answers[0].1
+    );
 }
 
 #[sqlx::test]
@@ -71,9 +90,19 @@ async fn members_are_refused_pages_and_server_functions(pool: PgPool) {
     assert_eq!(page.status(), StatusCode::FORBIDDEN);
     let html = page.text().await.unwrap();
     assert!(html.contains("Admin or higher role required"));
-    assert!(!html.contains("Secret endpoint"), "no data reaches a member");
+    assert!(
+        !html.contains("Secret endpoint"),
+        "no data reaches a member"
+    );
 
-    let call = app.client.post(app.url("/api/delivery_log")).form(&[("view", "")]).header(COOKIE, &cookie).send().await.unwrap();
+    let call = app
+        .client
+        .post(app.url("/api/delivery_log"))
+        .form(&[("view", "")])
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(call.status(), StatusCode::FORBIDDEN);
     assert!(!call.text().await.unwrap().contains("Secret endpoint"));
 }
@@ -83,13 +112,36 @@ async fn signing_out_ends_the_session(pool: PgPool) {
     create_user(&pool, "admin@test.dev", "admin-password", Role::Admin).await;
     let app = spawn_app(pool.clone()).await;
     let cookie = session_cookie(&app, "admin@test.dev", "admin-password").await;
-    let out = app.client.post(app.url("/api/logout")).header(COOKIE, &cookie).header("accept", "text/html").send().await.unwrap();
+    let out = app
+        .client
+        .post(app.url("/api/logout"))
+        .header(COOKIE, &cookie)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status(), StatusCode::FOUND);
     assert_eq!(out.headers()[LOCATION], "/login");
-    assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"), "the cookie is cleared");
-    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&pool).await.unwrap();
+    assert!(
+        out.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0"),
+        "the cookie is cleared"
+    );
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(sessions, 0);
-    let call = app.client.post(app.url("/api/delivery_log")).form(&[("view", "")]).header(COOKIE, &cookie).send().await.unwrap();
+    let call = app
+        .client
+        .post(app.url("/api/delivery_log"))
+        .form(&[("view", "")])
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(call.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -114,11 +166,19 @@ async fn sign_in_is_recorded_in_the_audit_log(pool: PgPool) {
     create_user(&pool, "admin@test.dev", "admin-password", Role::Admin).await;
     let app = spawn_app(pool.clone()).await;
     session_cookie(&app, "admin@test.dev", "admin-password").await;
-    let (actor, action): (String, String) =
-        sqlx::query_as("SELECT actor, action FROM audit_log").fetch_one(&pool).await.unwrap();
-    assert_eq!((actor.as_str(), action.as_str()), ("admin@test.dev", "user.sign_in"));
+    let (actor, action): (String, String) = sqlx::query_as("SELECT actor, action FROM audit_log")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        (actor.as_str(), action.as_str()),
+        ("admin@test.dev", "user.sign_in")
+    );
     let last_login: Option<chrono::DateTime<chrono::Utc>> =
-        sqlx::query_scalar("SELECT last_login_at FROM users").fetch_one(&pool).await.unwrap();
+        sqlx::query_scalar("SELECT last_login_at FROM users")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert!(last_login.is_some());
 }
 
@@ -138,6 +198,10 @@ async fn repeated_failed_sign_ins_are_throttled(pool: PgPool) {
         .send()
         .await
         .unwrap();
-    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    assert_eq!(
+        throttled.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
     assert!(throttled.headers().get("set-cookie").is_none());
 }

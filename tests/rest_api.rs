@@ -10,27 +10,53 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 async fn api_key(pool: &PgPool) -> String {
-    db::api_keys::create(pool, "producer", None).await.unwrap().1
+    db::api_keys::create(pool, "producer", None)
+        .await
+        .unwrap()
+        .1
 }
 
 async fn count(pool: &PgPool, table: &str) -> i64 {
-    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(pool).await.unwrap()
+    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 #[sqlx::test]
 async fn publishing_needs_a_live_api_key(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let body = json!({ "type": "user.created", "data": {} });
-    let none = app.client.post(app.url("/api/v1/events")).json(&body).send().await.unwrap();
+    let none = app
+        .client
+        .post(app.url("/api/v1/events"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
     let error: Value = none.json().await.unwrap();
     assert_eq!(error["error"]["code"], "unauthorized");
 
     let (id, key) = db::api_keys::create(&pool, "producer", None).await.unwrap();
-    let ok = app.client.post(app.url("/api/v1/events")).bearer_auth(&key).json(&body).send().await.unwrap();
+    let ok = app
+        .client
+        .post(app.url("/api/v1/events"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), StatusCode::CREATED);
     db::api_keys::revoke(&pool, id).await.unwrap();
-    let revoked = app.client.post(app.url("/api/v1/events")).bearer_auth(&key).json(&body).send().await.unwrap();
+    let revoked = app
+        .client
+        .post(app.url("/api/v1/events"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(revoked.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(count(&pool, "events").await, 1);
 }
@@ -46,15 +72,36 @@ async fn publishing_fans_out_to_subscribed_endpoints_once_per_idempotency_key(po
     let app = spawn_app(pool.clone()).await;
     let key = api_key(&pool).await;
     let body = json!({ "type": "user.created", "data": { "b": 1, "a": 2 }, "idempotency_key": "order-42" });
-    let first = app.client.post(app.url("/api/v1/events")).bearer_auth(&key).json(&body).send().await.unwrap();
+    let first = app
+        .client
+        .post(app.url("/api/v1/events"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.status(), StatusCode::CREATED);
     let first: Value = first.json().await.unwrap();
-    assert_eq!(first["deliveries"], 1, "only the endpoint subscribed to user.created");
-    let again = app.client.post(app.url("/api/v1/events")).bearer_auth(&key).json(&body).send().await.unwrap();
+    assert_eq!(
+        first["deliveries"], 1,
+        "only the endpoint subscribed to user.created"
+    );
+    let again = app
+        .client
+        .post(app.url("/api/v1/events"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), StatusCode::OK);
     let again: Value = again.json().await.unwrap();
     assert_eq!(again["id"], first["id"]);
-    assert_eq!(count(&pool, "events").await, 2, "the fixture's event and one published event");
+    assert_eq!(
+        count(&pool, "events").await,
+        2,
+        "the fixture's event and one published event"
+    );
 
     let by_header = app
         .client
@@ -73,22 +120,36 @@ async fn bad_input_gets_a_clear_error_and_stores_nothing(pool: PgPool) {
     delivery_fixture(&pool, "All types", "succeeded", Some(200)).await;
     let app = spawn_app(pool.clone()).await;
     let key = api_key(&pool).await;
-    let post = |body: String| app.client.post(app.url("/api/v1/events")).bearer_auth(&key).header("content-type", "application/json").body(body).send();
+    let post = |body: String| {
+        app.client
+            .post(app.url("/api/v1/events"))
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
 
-    let unknown = post(json!({ "type": "no.such_type", "data": {} }).to_string()).await.unwrap();
+    let unknown = post(json!({ "type": "no.such_type", "data": {} }).to_string())
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let error: Value = unknown.json().await.unwrap();
     assert_eq!(error["error"]["code"], "validation_failed");
     assert_eq!(error["error"]["fields"][0]["field"], "type");
 
-    let invalid = post(r#"{"type": "user.created", "data": {"#.to_string()).await.unwrap();
+    let invalid = post(r#"{"type": "user.created", "data": {"#.to_string())
+        .await
+        .unwrap();
     assert_eq!(invalid.status(), StatusCode::BAD_REQUEST);
     assert!(invalid.text().await.unwrap().contains("must be JSON"));
 
-    let missing = post(json!({ "type": "user.created" }).to_string()).await.unwrap();
+    let missing = post(json!({ "type": "user.created" }).to_string())
+        .await
+        .unwrap();
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
 
-    let huge = json!({ "type": "user.created", "data": { "blob": "x".repeat(1_100_000) } }).to_string();
+    let huge =
+        json!({ "type": "user.created", "data": { "blob": "x".repeat(1_100_000) } }).to_string();
     let too_large = post(huge).await.unwrap();
     assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let error: Value = too_large.json().await.unwrap();
@@ -104,19 +165,68 @@ async fn events_can_be_polled_after_a_cursor(pool: PgPool) {
     let key = api_key(&pool).await;
     for n in 0..3 {
         let body = json!({ "type": "user.created", "data": { "n": n } });
-        app.client.post(app.url("/api/v1/events")).bearer_auth(&key).json(&body).send().await.unwrap();
+        app.client
+            .post(app.url("/api/v1/events"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
     }
-    let page: Value = app.client.get(app.url("/api/v1/events?limit=2")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
-    let newest: Vec<i64> = page["data"].as_array().unwrap().iter().map(|e| e["data"]["n"].as_i64().unwrap()).collect();
+    let page: Value = app
+        .client
+        .get(app.url("/api/v1/events?limit=2"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let newest: Vec<i64> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["data"]["n"].as_i64().unwrap())
+        .collect();
     assert_eq!(newest, vec![1, 2], "the newest page, oldest first");
     let first_id = {
-        let all: Value = app.client.get(app.url("/api/v1/events?limit=10")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        let all: Value = app
+            .client
+            .get(app.url("/api/v1/events?limit=10"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         all["data"][0]["id"].as_str().unwrap().to_string()
     };
-    let after: Value = app.client.get(app.url(&format!("/api/v1/events?after={first_id}"))).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
-    let later: Vec<i64> = after["data"].as_array().unwrap().iter().map(|e| e["data"]["n"].as_i64().unwrap()).collect();
+    let after: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/events?after={first_id}")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let later: Vec<i64> = after["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["data"]["n"].as_i64().unwrap())
+        .collect();
     assert_eq!(later, vec![1, 2]);
-    let bad = app.client.get(app.url("/api/v1/events?after=nonsense")).bearer_auth(&key).send().await.unwrap();
+    let bad = app
+        .client
+        .get(app.url("/api/v1/events?after=nonsense"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -125,43 +235,127 @@ async fn a_delivery_can_be_read_and_retried(pool: PgPool) {
     let (_, delivery) = delivery_fixture(&pool, "Orders", "failed", Some(500)).await;
     let app = spawn_app(pool.clone()).await;
     let key = api_key(&pool).await;
-    let detail: Value = app.client.get(app.url(&format!("/api/v1/deliveries/{delivery}"))).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    let detail: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/deliveries/{delivery}")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(detail["status"], "failed");
     assert_eq!(detail["endpoint_name"], "Orders");
 
-    let retry = app.client.post(app.url(&format!("/api/v1/deliveries/{delivery}/retry"))).bearer_auth(&key).send().await.unwrap();
+    let retry = app
+        .client
+        .post(app.url(&format!("/api/v1/deliveries/{delivery}/retry")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(retry.status(), StatusCode::ACCEPTED);
     let (status, trigger): (String, Option<String>) =
-        sqlx::query_as("SELECT status, queued_trigger FROM deliveries").fetch_one(&pool).await.unwrap();
-    assert_eq!((status.as_str(), trigger.as_deref()), ("retrying", Some("manual")));
-    let audit: String = sqlx::query_scalar("SELECT action FROM audit_log").fetch_one(&pool).await.unwrap();
+        sqlx::query_as("SELECT status, queued_trigger FROM deliveries")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (status.as_str(), trigger.as_deref()),
+        ("retrying", Some("manual"))
+    );
+    let audit: String = sqlx::query_scalar("SELECT action FROM audit_log")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(audit, "delivery.retry");
 
-    let missing = app.client.post(app.url(&format!("/api/v1/deliveries/{}/retry", uuid::Uuid::now_v7()))).bearer_auth(&key).send().await.unwrap();
+    let missing = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/deliveries/{}/retry",
+            uuid::Uuid::now_v7()
+        )))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-    let garbage = app.client.get(app.url("/api/v1/deliveries/not-a-uuid")).bearer_auth(&key).send().await.unwrap();
+    let garbage = app
+        .client
+        .get(app.url("/api/v1/deliveries/not-a-uuid"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(garbage.status(), StatusCode::NOT_FOUND);
 }
 
 #[sqlx::test]
 async fn metrics_and_health_answer(pool: PgPool) {
     let app = spawn_app(pool).await;
-    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
-    assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().text().await.unwrap(), "ready");
-    assert_eq!(app.client.get(app.url("/metrics")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ready"
+    );
+    assert_eq!(
+        app.client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
 }
 
 #[sqlx::test]
 async fn every_documented_route_exists_and_requires_a_key(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let doc: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let id = uuid::Uuid::now_v7();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
             let url = app.url(&path.replace("{id}", &id.to_string()));
             let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let response = app.client.request(method.clone(), &url).header("content-type", "application/json").body("{}").send().await.unwrap();
-            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+            let response = app
+                .client
+                .request(method.clone(), &url)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::UNAUTHORIZED,
+                "{method} {path}"
+            );
         }
     }
 }
@@ -183,12 +377,26 @@ async fn webhooks_can_be_managed_over_rest(pool: PgPool) {
     assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
     let id = created["id"].as_str().unwrap().to_string();
 
-    let duplicate = app.client.post(app.url("/api/v1/webhooks")).bearer_auth(&key).json(&json!({ "name": "billing", "url": "https://other.example.com" })).send().await.unwrap();
+    let duplicate = app
+        .client
+        .post(app.url("/api/v1/webhooks"))
+        .bearer_auth(&key)
+        .json(&json!({ "name": "billing", "url": "https://other.example.com" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(duplicate.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let error: Value = duplicate.json().await.unwrap();
     assert_eq!(error["error"]["fields"][0]["field"], "name");
 
-    let reserved = app.client.patch(app.url(&format!("/api/v1/webhooks/{id}"))).bearer_auth(&key).json(&json!({ "custom_headers": [["Content-Type", "text/plain"]] })).send().await.unwrap();
+    let reserved = app
+        .client
+        .patch(app.url(&format!("/api/v1/webhooks/{id}")))
+        .bearer_auth(&key)
+        .json(&json!({ "custom_headers": [["Content-Type", "text/plain"]] }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(reserved.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let patched: Value = app
         .client
@@ -201,18 +409,75 @@ async fn webhooks_can_be_managed_over_rest(pool: PgPool) {
         .json()
         .await
         .unwrap();
-    assert_eq!((patched["enabled"].as_bool(), patched["description"].as_str(), patched["name"].as_str()), (Some(false), Some("paused"), Some("Billing")));
+    assert_eq!(
+        (
+            patched["enabled"].as_bool(),
+            patched["description"].as_str(),
+            patched["name"].as_str()
+        ),
+        (Some(false), Some("paused"), Some("Billing"))
+    );
 
-    let rotated: Value = app.client.post(app.url(&format!("/api/v1/webhooks/{id}/rotate-secret"))).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    let rotated: Value = app
+        .client
+        .post(app.url(&format!("/api/v1/webhooks/{id}/rotate-secret")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_ne!(rotated["secret"], created["secret"]);
-    let listed: Value = app.client.get(app.url("/api/v1/webhooks")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    let listed: Value = app
+        .client
+        .get(app.url("/api/v1/webhooks"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed["data"].as_array().unwrap().len(), 1);
-    let bad_json = app.client.post(app.url("/api/v1/webhooks")).bearer_auth(&key).header("content-type", "application/json").body("{oops").send().await.unwrap();
+    let bad_json = app
+        .client
+        .post(app.url("/api/v1/webhooks"))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad_json.status(), StatusCode::BAD_REQUEST);
-    let deleted = app.client.delete(app.url(&format!("/api/v1/webhooks/{id}"))).bearer_auth(&key).send().await.unwrap();
+    let deleted = app
+        .client
+        .delete(app.url(&format!("/api/v1/webhooks/{id}")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let gone = app.client.get(app.url(&format!("/api/v1/webhooks/{id}"))).bearer_auth(&key).send().await.unwrap();
+    let gone = app
+        .client
+        .get(app.url(&format!("/api/v1/webhooks/{id}")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
-    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log ORDER BY created_at").fetch_all(&pool).await.unwrap();
-    assert_eq!(actions, vec!["endpoint.create", "endpoint.update", "endpoint.secret_rotate", "endpoint.delete"]);
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log ORDER BY created_at")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        actions,
+        vec![
+            "endpoint.create",
+            "endpoint.update",
+            "endpoint.secret_rotate",
+            "endpoint.delete"
+        ]
+    );
 }

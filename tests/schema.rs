@@ -6,16 +6,34 @@ use uuid::Uuid;
 
 async fn partition_of(pool: &PgPool, table: &str, id: Uuid) -> String {
     let sql = format!("SELECT tableoid::regclass::text FROM {table} WHERE id = $1");
-    sqlx::query_scalar(&sql).bind(id).fetch_one(pool).await.unwrap()
+    sqlx::query_scalar(&sql)
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 #[sqlx::test]
 async fn the_event_catalog_is_seeded(pool: PgPool) {
-    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM event_types ORDER BY name").fetch_all(&pool).await.unwrap();
-    for expected in ["webhook.test", "user.created", "payment.failed", "license.assigned", "customer.status_changed"] {
-        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM event_types ORDER BY name")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    for expected in [
+        "webhook.test",
+        "user.created",
+        "payment.failed",
+        "license.assigned",
+        "customer.status_changed",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
     }
-    let bad = sqlx::query("INSERT INTO event_types (name) VALUES ('NoDots')").execute(&pool).await;
+    let bad = sqlx::query("INSERT INTO event_types (name) VALUES ('NoDots')")
+        .execute(&pool)
+        .await;
     assert!(bad.is_err(), "type names are checked");
 }
 
@@ -23,42 +41,64 @@ async fn the_event_catalog_is_seeded(pool: PgPool) {
 async fn log_rows_land_in_the_partition_of_their_day(pool: PgPool) {
     let today = chrono::Utc::now().format("%Y%m%d").to_string();
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO events (id, type, body, created_at) VALUES ($1, 'user.created', '{}', now())")
-        .bind(id)
-        .execute(&pool)
-        .await
-        .unwrap();
-    assert_eq!(partition_of(&pool, "events", id).await, format!("events_{today}"));
+    sqlx::query(
+        "INSERT INTO events (id, type, body, created_at) VALUES ($1, 'user.created', '{}', now())",
+    )
+    .bind(id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        partition_of(&pool, "events", id).await,
+        format!("events_{today}")
+    );
 
     // An id from far outside the prepared days still lands (in the default partition).
     let old = Uuid::parse_str("00000000-0001-7000-8000-000000000000").unwrap();
-    sqlx::query("INSERT INTO events (id, type, body, created_at) VALUES ($1, 'user.created', '{}', now())")
-        .bind(old)
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO events (id, type, body, created_at) VALUES ($1, 'user.created', '{}', now())",
+    )
+    .bind(old)
+    .execute(&pool)
+    .await
+    .unwrap();
     assert_eq!(partition_of(&pool, "events", old).await, "events_default");
 }
 
 #[sqlx::test]
 async fn retention_drops_whole_days(pool: PgPool) {
-    sqlx::query("SELECT herald_ensure_partitions(current_date - 40, current_date - 39)").execute(&pool).await.unwrap();
-    let old_id: Uuid = sqlx::query_scalar("SELECT herald_uuid_v7(now() - interval '40 days')").fetch_one(&pool).await.unwrap();
+    sqlx::query("SELECT herald_ensure_partitions(current_date - 40, current_date - 39)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let old_id: Uuid = sqlx::query_scalar("SELECT herald_uuid_v7(now() - interval '40 days')")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     sqlx::query("INSERT INTO events (id, type, body, created_at) VALUES ($1, 'user.created', '{}', now() - interval '40 days')")
         .bind(old_id)
         .execute(&pool)
         .await
         .unwrap();
     let fresh = Uuid::now_v7();
-    sqlx::query("INSERT INTO events (id, type, body, created_at) VALUES ($1, 'user.created', '{}', now())")
-        .bind(fresh)
-        .execute(&pool)
+    sqlx::query(
+        "INSERT INTO events (id, type, body, created_at) VALUES ($1, 'user.created', '{}', now())",
+    )
+    .bind(fresh)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let dropped: i32 =
+        sqlx::query_scalar("SELECT herald_drop_partitions_before(current_date - 30)")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(dropped, 6, "two days × events, deliveries, attempts");
+    let left: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM events")
+        .fetch_all(&pool)
         .await
         .unwrap();
-
-    let dropped: i32 = sqlx::query_scalar("SELECT herald_drop_partitions_before(current_date - 30)").fetch_one(&pool).await.unwrap();
-    assert_eq!(dropped, 6, "two days × events, deliveries, attempts");
-    let left: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM events").fetch_all(&pool).await.unwrap();
     assert_eq!(left, vec![fresh]);
 }
 
@@ -66,10 +106,30 @@ async fn retention_drops_whole_days(pool: PgPool) {
 async fn endpoint_names_are_unique_among_live_endpoints(pool: PgPool) {
     let insert = "INSERT INTO endpoints (id, name, url, secret_encrypted, deleted_at) VALUES ($1, $2, 'https://a.example', '\\x00', $3)";
     let now = chrono::Utc::now();
-    sqlx::query(insert).bind(Uuid::now_v7()).bind("Billing").bind(Some(now)).execute(&pool).await.unwrap();
-    sqlx::query(insert).bind(Uuid::now_v7()).bind("Billing").bind(None::<chrono::DateTime<chrono::Utc>>).execute(&pool).await.unwrap();
-    let clash = sqlx::query(insert).bind(Uuid::now_v7()).bind("billing").bind(None::<chrono::DateTime<chrono::Utc>>).execute(&pool).await;
+    sqlx::query(insert)
+        .bind(Uuid::now_v7())
+        .bind("Billing")
+        .bind(Some(now))
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(insert)
+        .bind(Uuid::now_v7())
+        .bind("Billing")
+        .bind(None::<chrono::DateTime<chrono::Utc>>)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let clash = sqlx::query(insert)
+        .bind(Uuid::now_v7())
+        .bind("billing")
+        .bind(None::<chrono::DateTime<chrono::Utc>>)
+        .execute(&pool)
+        .await;
     let err = clash.unwrap_err();
-    let constraint = err.as_database_error().and_then(|e| e.constraint()).map(str::to_string);
+    let constraint = err
+        .as_database_error()
+        .and_then(|e| e.constraint())
+        .map(str::to_string);
     assert_eq!(constraint.as_deref(), Some("endpoints_name_key"));
 }

@@ -18,7 +18,8 @@ async function receivedAt(page: Page, path: string) {
 
 test('an admin creates, tests, edits, disables and rotates a webhook', async ({ page, request }) => {
   const name = `E2E receiver ${Date.now()}`;
-  const path = `/demo/receiver/${Date.now()}`;
+  // The demo receiver is mounted at /demo/receiver and records paths below it.
+  const path = `/${Date.now()}`;
   await signInAsAdmin(page);
   await new DeliveriesPage(page).waitForHydration();
   await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
@@ -33,7 +34,7 @@ test('an admin creates, tests, edits, disables and rotates a webhook', async ({ 
   await expect(errors.filter({ hasText: 'https://' })).toBeVisible();
   await expect(errors.filter({ hasText: 'cannot be overridden' })).toBeVisible();
 
-  await page.getByLabel('URL', { exact: true }).fill(`http://127.0.0.1:3100${path}`);
+  await page.getByLabel('URL', { exact: true }).fill(`${RECEIVER}${path}`);
   await page.getByLabel('Custom headers').fill('X-Tenant: acme');
   // Only test events: the demo's background traffic stays away from this endpoint.
   await page.getByRole('checkbox', { name: 'webhook.test' }).check();
@@ -105,6 +106,7 @@ test('an owner creates a member, who cannot reach admin pages, and an API key, u
   const login = new LoginPage(memberPage);
   await login.goto();
   await login.signIn({ email, password: 'member-password-2' });
+  await expect(memberPage.getByText('Admin or higher role required')).toBeVisible();
   for (const path of ['/admin/webhook-deliveries', '/admin/webhooks', '/admin/users', '/admin/api-keys', '/admin/audit']) {
     await memberPage.goto(path);
     await expect(memberPage.getByText('Admin or higher role required')).toBeVisible();

@@ -12,14 +12,20 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     use http::header::{HeaderValue, SET_COOKIE};
 
     let state = AppState::from_context()?;
-    let address = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>().await.ok().map(|c| c.0.ip());
+    let address = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .ok()
+        .map(|c| c.0.ip());
     let account_key = format!("account:{}", email.trim().to_lowercase());
     let mut keys = vec![account_key.clone()];
     keys.extend(address.map(|ip| format!("ip:{ip}")));
     let limiter = &state.settings.login_limiter;
     let now = std::time::Instant::now();
     let outcome = match limiter.check(&keys, now) {
-        Ok(()) => crate::server::auth::sign_in(&state.pool, state.settings.session_ttl, &email, &password).await,
+        Ok(()) => {
+            crate::server::auth::sign_in(&state.pool, state.settings.session_ttl, &email, &password)
+                .await
+        }
         Err(err) => Err(err),
     };
     let token = match outcome {
@@ -35,9 +41,16 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
             return Err(err);
         }
     };
-    let cookie = session::set_cookie(&token, state.settings.session_ttl.as_secs(), state.settings.secure_cookies);
+    let cookie = session::set_cookie(
+        &token,
+        state.settings.session_ttl.as_secs(),
+        state.settings.secure_cookies,
+    );
     let response = expect_context::<leptos_axum::ResponseOptions>();
-    response.append_header(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?);
+    response.append_header(
+        SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?,
+    );
     leptos_axum::redirect(&safe_next(next.as_deref()));
     Ok(())
 }
@@ -50,12 +63,17 @@ pub async fn logout() -> Result<(), AppError> {
     use http::header::{HeaderValue, SET_COOKIE};
 
     let state = AppState::from_context()?;
-    let headers: http::HeaderMap = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
+    let headers: http::HeaderMap = leptos_axum::extract()
+        .await
+        .map_err(|_| AppError::Internal)?;
     if let Some(token) = session::token_from_headers(&headers) {
         crate::server::db::sessions::delete(&state.pool, &session::token_hash(&token)).await?;
     }
     let response = expect_context::<leptos_axum::ResponseOptions>();
-    response.append_header(SET_COOKIE, HeaderValue::from_str(&session::clear_cookie()).map_err(|_| AppError::Internal)?);
+    response.append_header(
+        SET_COOKIE,
+        HeaderValue::from_str(&session::clear_cookie()).map_err(|_| AppError::Internal)?,
+    );
     leptos_axum::redirect("/login");
     Ok(())
 }
@@ -81,8 +99,14 @@ mod tests {
     #[test]
     fn only_portal_paths_are_followed_after_sign_in() {
         assert_eq!(safe_next(Some("/admin/webhooks")), "/admin/webhooks");
-        assert_eq!(safe_next(Some("https://evil.example")), "/admin/webhook-deliveries");
-        assert_eq!(safe_next(Some("//evil.example")), "/admin/webhook-deliveries");
+        assert_eq!(
+            safe_next(Some("https://evil.example")),
+            "/admin/webhook-deliveries"
+        );
+        assert_eq!(
+            safe_next(Some("//evil.example")),
+            "/admin/webhook-deliveries"
+        );
         assert_eq!(safe_next(None), "/admin/webhook-deliveries");
     }
 }

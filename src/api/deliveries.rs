@@ -18,7 +18,9 @@ pub struct LogFilters {
 #[cfg(feature = "ssr")]
 fn parse_view(view: &str) -> crate::domain::log_query::LogQuery {
     let pairs: Vec<(String, String)> = form_pairs(view);
-    crate::domain::log_query::LogQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    crate::domain::log_query::LogQuery::from_pairs(
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )
 }
 
 /// Splits and decodes an `a=b&c=d` query string.
@@ -74,7 +76,11 @@ pub async fn delivery_log(view: String, anchor: Option<Uuid>) -> Result<LogPage,
     let anchored = anchor.filter(|_| query.cursor.is_none() && query.is_newest_first());
     if let Some(anchor) = anchored {
         // Rows at or below the anchor: the same page the admin is reading, with fresh statuses.
-        query.cursor = Some(Cursor { before: false, key: String::new(), id: Uuid::from_u128(anchor.as_u128().saturating_add(1)) });
+        query.cursor = Some(Cursor {
+            before: false,
+            key: String::new(),
+            id: Uuid::from_u128(anchor.as_u128().saturating_add(1)),
+        });
     }
     let mut page = db::log::page(&state.pool, &query, chrono::Utc::now()).await?;
     if anchored.is_some() {
@@ -103,11 +109,18 @@ pub async fn filter_choices() -> Result<LogFilters, AppError> {
 
     guard::require(Role::Admin).await?;
     let state = AppState::from_context()?;
-    let event_types = sqlx::query_scalar("SELECT name FROM event_types ORDER BY name").fetch_all(&state.pool).await?;
-    let endpoints = sqlx::query_as("SELECT id, name FROM endpoints WHERE deleted_at IS NULL ORDER BY lower(name)")
+    let event_types = sqlx::query_scalar("SELECT name FROM event_types ORDER BY name")
         .fetch_all(&state.pool)
         .await?;
-    Ok(LogFilters { event_types, endpoints })
+    let endpoints = sqlx::query_as(
+        "SELECT id, name FROM endpoints WHERE deleted_at IS NULL ORDER BY lower(name)",
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(LogFilters {
+        event_types,
+        endpoints,
+    })
 }
 
 #[server(endpoint = "load_delivery")]
@@ -117,7 +130,9 @@ pub async fn load_delivery(id: Uuid) -> Result<DeliveryDetail, AppError> {
 
     guard::require(Role::Admin).await?;
     let state = AppState::from_context()?;
-    let delivery = db::deliveries::get(&state.pool, id).await?.ok_or(AppError::NotFound("Delivery".into()))?;
+    let delivery = db::deliveries::get(&state.pool, id)
+        .await?
+        .ok_or(AppError::NotFound("Delivery".into()))?;
     let body: String = sqlx::query_scalar("SELECT body FROM events WHERE id = $1")
         .bind(delivery.event_id)
         .fetch_optional(&state.pool)
@@ -127,7 +142,13 @@ pub async fn load_delivery(id: Uuid) -> Result<DeliveryDetail, AppError> {
         .and_then(|v| serde_json::to_string_pretty(&v))
         .unwrap_or_else(|_| body.clone());
     let attempts = db::deliveries::attempts(&state.pool, id).await?;
-    Ok(DeliveryDetail { delivery, body, body_pretty, attempts, generated_at: chrono::Utc::now() })
+    Ok(DeliveryDetail {
+        delivery,
+        body,
+        body_pretty,
+        attempts,
+        generated_at: chrono::Utc::now(),
+    })
 }
 
 /// Queues one immediate attempt, recorded as `manual` with the admin's name.
@@ -143,8 +164,18 @@ pub async fn retry_delivery(id: Uuid) -> Result<(), AppError> {
     if !manual::retry(&state.pool, id, Trigger::Manual, Some(user.id)).await? {
         return Err(AppError::NotFound("Delivery".into()));
     }
-    let actor = Actor { user_id: Some(user.id), label: &user.email };
-    audit::record(&state.pool, &actor, "delivery.retry", &id.to_string(), serde_json::json!({})).await?;
+    let actor = Actor {
+        user_id: Some(user.id),
+        label: &user.email,
+    };
+    audit::record(
+        &state.pool,
+        &actor,
+        "delivery.retry",
+        &id.to_string(),
+        serde_json::json!({}),
+    )
+    .await?;
     Ok(())
 }
 
@@ -157,7 +188,12 @@ pub async fn bulk_retry_count(view: String) -> Result<i64, AppError> {
     guard::require(Role::Admin).await?;
     let state = AppState::from_context()?;
     let now = chrono::Utc::now();
-    Ok(db::log::count(&state.pool, &bulk::failed_matching(&parse_view(&view), now), now).await?)
+    Ok(db::log::count(
+        &state.pool,
+        &bulk::failed_matching(&parse_view(&view), now),
+        now,
+    )
+    .await?)
 }
 
 #[server(endpoint = "start_bulk_retry")]
@@ -169,9 +205,19 @@ pub async fn start_bulk_retry(view: String) -> Result<JobProgress, AppError> {
     let user = guard::require(Role::Admin).await?;
     let state = AppState::from_context()?;
     let job = bulk::start(&state.pool, &parse_view(&view), user.id).await?;
-    let actor = Actor { user_id: Some(user.id), label: &user.email };
+    let actor = Actor {
+        user_id: Some(user.id),
+        label: &user.email,
+    };
     let details = serde_json::json!({ "view": view, "total": job.total });
-    audit::record(&state.pool, &actor, "delivery.bulk_retry", &job.id.to_string(), details).await?;
+    audit::record(
+        &state.pool,
+        &actor,
+        "delivery.bulk_retry",
+        &job.id.to_string(),
+        details,
+    )
+    .await?;
     Ok(job)
 }
 
@@ -182,7 +228,9 @@ pub async fn bulk_job(id: Uuid) -> Result<JobProgress, AppError> {
 
     guard::require(Role::Admin).await?;
     let state = AppState::from_context()?;
-    bulk::progress(&state.pool, id).await?.ok_or(AppError::NotFound("Bulk job".into()))
+    bulk::progress(&state.pool, id)
+        .await?
+        .ok_or(AppError::NotFound("Bulk job".into()))
 }
 
 #[cfg(all(test, feature = "ssr"))]

@@ -2,6 +2,9 @@
 //! reveal and rotate the secret, send a test event, recover failed deliveries. Admin or higher;
 //! every write is audited.
 
+// save_webhook takes the form's fields as arguments, so a plain HTML form (no wasm) can post it.
+#![allow(clippy::too_many_arguments)]
+
 use crate::domain::endpoint::EndpointView;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -10,15 +13,24 @@ use uuid::Uuid;
 #[cfg(feature = "ssr")]
 mod ssr {
     pub use crate::domain::role::Role;
+    pub use crate::domain::user::CurrentUser;
     pub use crate::server::auth::guard;
     pub use crate::server::db::audit::{self, Actor};
     pub use crate::server::db::endpoints;
     pub use crate::server::state::AppState;
-    pub use crate::domain::user::CurrentUser;
 
     /// Records an admin's action on an endpoint.
-    pub async fn audit(state: &AppState, user: &CurrentUser, action: &str, id: uuid::Uuid, details: serde_json::Value) -> Result<(), crate::error::AppError> {
-        let actor = Actor { user_id: Some(user.id), label: &user.email };
+    pub async fn audit(
+        state: &AppState,
+        user: &CurrentUser,
+        action: &str,
+        id: uuid::Uuid,
+        details: serde_json::Value,
+    ) -> Result<(), crate::error::AppError> {
+        let actor = Actor {
+            user_id: Some(user.id),
+            label: &user.email,
+        };
         audit::record(&state.pool, &actor, action, &id.to_string(), details).await?;
         Ok(())
     }
@@ -42,7 +54,6 @@ pub async fn get_webhook(id: Uuid) -> Result<EndpointView, AppError> {
 
 /// Creates (no `id`) or updates an endpoint from the form; returns its id. Field errors come
 /// back as `AppError::Validation`.
-#[allow(clippy::too_many_arguments)]
 #[server(endpoint = "save_webhook")]
 pub async fn save_webhook(
     id: Option<Uuid>,
@@ -61,8 +72,21 @@ pub async fn save_webhook(
     use ssr::*;
     let user = guard::require(Role::Admin).await?;
     let state = AppState::from_context()?;
-    let form = EndpointForm { name, url, description, event_types, custom_headers, retry_schedule, timeout_ms, rate_limit_per_sec, max_in_flight, signature_scheme };
-    let known: Vec<String> = sqlx::query_scalar("SELECT name FROM event_types").fetch_all(&state.pool).await?;
+    let form = EndpointForm {
+        name,
+        url,
+        description,
+        event_types,
+        custom_headers,
+        retry_schedule,
+        timeout_ms,
+        rate_limit_per_sec,
+        max_in_flight,
+        signature_scheme,
+    };
+    let known: Vec<String> = sqlx::query_scalar("SELECT name FROM event_types")
+        .fetch_all(&state.pool)
+        .await?;
     let settings = validate(&form, state.settings.allow_http, &known).map_err(AppError::Validation);
     let settings = match settings {
         Ok(s) => s,
@@ -73,8 +97,12 @@ pub async fn save_webhook(
     };
     let details = serde_json::json!({ "name": settings.name, "url": settings.url, "event_types": settings.event_types });
     let saved = match id {
-        Some(id) => endpoints::update(&state.pool, id, &settings).await.map(|_| (id, "endpoint.update")),
-        None => endpoints::create(&state.pool, &settings, &state.settings.secrets).await.map(|id| (id, "endpoint.create")),
+        Some(id) => endpoints::update(&state.pool, id, &settings)
+            .await
+            .map(|_| (id, "endpoint.update")),
+        None => endpoints::create(&state.pool, &settings, &state.settings.secrets)
+            .await
+            .map(|id| (id, "endpoint.create")),
     };
     let (id, action) = saved.inspect_err(guard::set_status)?;
     ssr::audit(&state, &user, action, id, details).await?;
@@ -87,7 +115,11 @@ pub async fn set_webhook_enabled(id: Uuid, enabled: bool) -> Result<(), AppError
     let user = guard::require(Role::Admin).await?;
     let state = AppState::from_context()?;
     endpoints::set_enabled(&state.pool, id, enabled).await?;
-    let action = if enabled { "endpoint.enable" } else { "endpoint.disable" };
+    let action = if enabled {
+        "endpoint.enable"
+    } else {
+        "endpoint.disable"
+    };
     ssr::audit(&state, &user, action, id, serde_json::json!({})).await
 }
 
@@ -109,7 +141,14 @@ pub async fn reveal_webhook_secret(id: Uuid) -> Result<String, AppError> {
     let user = guard::require(Role::Admin).await?;
     let state = AppState::from_context()?;
     let secret = endpoints::reveal_secret(&state.pool, id, &state.settings.secrets).await?;
-    ssr::audit(&state, &user, "endpoint.secret_reveal", id, serde_json::json!({})).await?;
+    ssr::audit(
+        &state,
+        &user,
+        "endpoint.secret_reveal",
+        id,
+        serde_json::json!({}),
+    )
+    .await?;
     Ok(secret)
 }
 
@@ -119,8 +158,21 @@ pub async fn rotate_webhook_secret(id: Uuid) -> Result<String, AppError> {
     use ssr::*;
     let user = guard::require(Role::Admin).await?;
     let state = AppState::from_context()?;
-    let secret = endpoints::rotate_secret(&state.pool, id, &state.settings.secrets, chrono::Duration::hours(24)).await?;
-    ssr::audit(&state, &user, "endpoint.secret_rotate", id, serde_json::json!({ "overlap_hours": 24 })).await?;
+    let secret = endpoints::rotate_secret(
+        &state.pool,
+        id,
+        &state.settings.secrets,
+        chrono::Duration::hours(24),
+    )
+    .await?;
+    ssr::audit(
+        &state,
+        &user,
+        "endpoint.secret_rotate",
+        id,
+        serde_json::json!({ "overlap_hours": 24 }),
+    )
+    .await?;
     Ok(secret)
 }
 
@@ -130,8 +182,16 @@ pub async fn send_webhook_test(id: Uuid) -> Result<Uuid, AppError> {
     use ssr::*;
     let user = guard::require(Role::Admin).await?;
     let state = AppState::from_context()?;
-    let published = crate::server::rest::deliveries::send_test_event(&state, id, Some(user.id)).await?;
-    ssr::audit(&state, &user, "endpoint.test", id, serde_json::json!({ "event": published.id })).await?;
+    let published =
+        crate::server::rest::deliveries::send_test_event(&state, id, Some(user.id)).await?;
+    ssr::audit(
+        &state,
+        &user,
+        "endpoint.test",
+        id,
+        serde_json::json!({ "event": published.id }),
+    )
+    .await?;
     let delivery: Uuid = sqlx::query_scalar("SELECT id FROM deliveries WHERE event_id = $1")
         .bind(published.uuid)
         .fetch_one(&state.pool)
@@ -155,7 +215,14 @@ pub async fn recover_webhook(id: Uuid, since: String) -> Result<u64, AppError> {
     let state = AppState::from_context()?;
     let since = parse_since(&since)?;
     let queued = endpoints::recover(&state.pool, id, since, user.id).await?;
-    ssr::audit(&state, &user, "endpoint.recover", id, serde_json::json!({ "since": since, "queued": queued })).await?;
+    ssr::audit(
+        &state,
+        &user,
+        "endpoint.recover",
+        id,
+        serde_json::json!({ "since": since, "queued": queued }),
+    )
+    .await?;
     Ok(queued)
 }
 
@@ -165,7 +232,9 @@ pub async fn delivery_outcome(id: Uuid) -> Result<Option<String>, AppError> {
     use ssr::*;
     guard::require(Role::Admin).await?;
     let state = AppState::from_context()?;
-    let row = crate::server::db::deliveries::get(&state.pool, id).await?.ok_or(AppError::NotFound("Delivery".into()))?;
+    let row = crate::server::db::deliveries::get(&state.pool, id)
+        .await?
+        .ok_or(AppError::NotFound("Delivery".into()))?;
     Ok((row.attempt_count > 0).then(|| row.response_label()))
 }
 
@@ -173,6 +242,8 @@ pub fn parse_since(text: &str) -> Result<chrono::DateTime<chrono::Utc>, AppError
     let text = text.trim();
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&chrono::Utc))
-        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").map(|t| t.and_utc()))
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").map(|t| t.and_utc())
+        })
         .map_err(|_| AppError::field("since", "Pick a date and time"))
 }

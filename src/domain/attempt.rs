@@ -85,7 +85,9 @@ impl Trigger {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Trigger::Auto, Trigger::Manual, Trigger::Bulk, Trigger::Test].into_iter().find(|t| t.as_str() == value)
+        [Trigger::Auto, Trigger::Manual, Trigger::Bulk, Trigger::Test]
+            .into_iter()
+            .find(|t| t.as_str() == value)
     }
 }
 
@@ -134,14 +136,25 @@ mod tests {
             Some(code) => FailureClass::of_status(code),
             None => Some(FailureClass::Timeout),
         };
-        next_step(status, failure, trigger, attempts, None, &RetryPolicy::default(), 0.5)
+        next_step(
+            status,
+            failure,
+            trigger,
+            attempts,
+            None,
+            &RetryPolicy::default(),
+            0.5,
+        )
     }
 
     #[test]
     fn statuses_map_to_classes() {
         assert_eq!(FailureClass::of_status(204), None);
         assert_eq!(FailureClass::of_status(301), Some(FailureClass::Redirect));
-        assert_eq!(FailureClass::of_status(413), Some(FailureClass::BodyTooLarge));
+        assert_eq!(
+            FailureClass::of_status(413),
+            Some(FailureClass::BodyTooLarge)
+        );
         assert_eq!(FailureClass::of_status(500), Some(FailureClass::HttpStatus));
         for class in FailureClass::ALL {
             assert_eq!(FailureClass::parse(class.as_str()), Some(class));
@@ -151,15 +164,27 @@ mod tests {
     #[test]
     fn automatic_failures_retry_until_the_schedule_ends() {
         assert_eq!(step(Some(200), Trigger::Auto, 1), NextStep::Succeeded);
-        assert_eq!(step(Some(500), Trigger::Auto, 1), NextStep::RetryIn(Duration::from_secs(60)));
-        assert_eq!(step(None, Trigger::Auto, 3), NextStep::RetryIn(Duration::from_secs(1500)));
+        assert_eq!(
+            step(Some(500), Trigger::Auto, 1),
+            NextStep::RetryIn(Duration::from_secs(60))
+        );
+        assert_eq!(
+            step(None, Trigger::Auto, 3),
+            NextStep::RetryIn(Duration::from_secs(1500))
+        );
         assert_eq!(step(Some(500), Trigger::Auto, 4), NextStep::Failed);
     }
 
     #[test]
     fn gone_disables_and_manual_failures_end_the_delivery() {
-        assert_eq!(step(Some(410), Trigger::Auto, 1), NextStep::FailedAndDisableEndpoint);
-        assert_eq!(step(Some(410), Trigger::Manual, 1), NextStep::FailedAndDisableEndpoint);
+        assert_eq!(
+            step(Some(410), Trigger::Auto, 1),
+            NextStep::FailedAndDisableEndpoint
+        );
+        assert_eq!(
+            step(Some(410), Trigger::Manual, 1),
+            NextStep::FailedAndDisableEndpoint
+        );
         assert_eq!(step(Some(500), Trigger::Manual, 2), NextStep::Failed);
         assert_eq!(step(Some(200), Trigger::Manual, 2), NextStep::Succeeded);
         assert_eq!(step(None, Trigger::Test, 1), NextStep::Failed);

@@ -69,6 +69,8 @@ pub struct DeliveryRow {
     pub last_attempt_at: Option<DateTime<Utc>>,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// A manual, bulk or test attempt is queued (or in flight).
+    pub queued: bool,
 }
 
 impl DeliveryRow {
@@ -150,6 +152,9 @@ pub struct AttemptView {
 
 impl AttemptView {
     pub fn succeeded(&self) -> bool {
-        self.error_class.is_none() && self.response_status.is_some_and(|s| (200..300).contains(&s))
+        self.error_class.is_none()
+            && self
+                .response_status
+                .is_some_and(|s| (200..300).contains(&s))
     }
 }

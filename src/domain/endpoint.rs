@@ -53,11 +53,18 @@ pub struct EndpointSettings {
 
 /// Checks every field; all problems are reported at once, each next to its field.
 /// `known_types` is the event-type catalog.
-pub fn validate(form: &EndpointForm, allow_http: bool, known_types: &[String]) -> Result<EndpointSettings, Vec<FieldError>> {
+pub fn validate(
+    form: &EndpointForm,
+    allow_http: bool,
+    known_types: &[String],
+) -> Result<EndpointSettings, Vec<FieldError>> {
     let mut errors = Vec::new();
     let name = form.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new("name", "Give the webhook a name of 1 to 100 characters"));
+        errors.push(FieldError::new(
+            "name",
+            "Give the webhook a name of 1 to 100 characters",
+        ));
     }
     let url = form.url.trim().to_string();
     if let Err(problem) = check_url(&url, allow_http) {
@@ -65,13 +72,24 @@ pub fn validate(form: &EndpointForm, allow_http: bool, known_types: &[String]) -
     }
     let description = form.description.trim().to_string();
     if description.chars().count() > 1000 {
-        errors.push(FieldError::new("description", "Keep the description under 1000 characters"));
+        errors.push(FieldError::new(
+            "description",
+            "Keep the description under 1000 characters",
+        ));
     }
-    let mut event_types: Vec<String> = form.event_types.iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+    let mut event_types: Vec<String> = form
+        .event_types
+        .iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
     event_types.sort();
     event_types.dedup();
     if let Some(unknown) = event_types.iter().find(|t| !known_types.contains(t)) {
-        errors.push(FieldError::new("event_types", format!("{unknown} is not in the event-type catalog")));
+        errors.push(FieldError::new(
+            "event_types",
+            format!("{unknown} is not in the event-type catalog"),
+        ));
     }
     let custom_headers = match parse_headers(&form.custom_headers) {
         Ok(headers) => headers,
@@ -86,19 +104,47 @@ pub fn validate(form: &EndpointForm, allow_http: bool, known_types: &[String]) -
             errors.push(FieldError::new("retry_schedule", "At most 20 retries"));
             None
         }
-        Ok(s) => Some(s.iter().map(|d| i32::try_from(d.as_secs()).unwrap_or(i32::MAX)).collect()),
+        Ok(s) => Some(
+            s.iter()
+                .map(|d| i32::try_from(d.as_secs()).unwrap_or(i32::MAX))
+                .collect(),
+        ),
         Err(problem) => {
             errors.push(FieldError::new("retry_schedule", problem));
             None
         }
     };
-    let timeout_ms = optional_number(&form.timeout_ms, "timeout_ms", 100, 60_000, "Timeout is 100 to 60000 ms", &mut errors);
-    let rate_limit_per_sec = optional_number(&form.rate_limit_per_sec, "rate_limit_per_sec", 1, 10_000, "Rate limit is 1 to 10000 requests per second", &mut errors);
-    let max_in_flight = optional_number(&form.max_in_flight, "max_in_flight", 1, 1000, "Concurrency is 1 to 1000 requests", &mut errors);
+    let timeout_ms = optional_number(
+        &form.timeout_ms,
+        "timeout_ms",
+        100,
+        60_000,
+        "Timeout is 100 to 60000 ms",
+        &mut errors,
+    );
+    let rate_limit_per_sec = optional_number(
+        &form.rate_limit_per_sec,
+        "rate_limit_per_sec",
+        1,
+        10_000,
+        "Rate limit is 1 to 10000 requests per second",
+        &mut errors,
+    );
+    let max_in_flight = optional_number(
+        &form.max_in_flight,
+        "max_in_flight",
+        1,
+        1000,
+        "Concurrency is 1 to 1000 requests",
+        &mut errors,
+    );
     let signature_scheme = match form.signature_scheme.trim() {
         "" => SignatureScheme::default(),
         other => SignatureScheme::parse(other).unwrap_or_else(|| {
-            errors.push(FieldError::new("signature_scheme", "Choose timestamped, body or off"));
+            errors.push(FieldError::new(
+                "signature_scheme",
+                "Choose timestamped, body or off",
+            ));
             SignatureScheme::default()
         }),
     };
@@ -119,7 +165,14 @@ pub fn validate(form: &EndpointForm, allow_http: bool, known_types: &[String]) -
     })
 }
 
-fn optional_number(text: &str, field: &str, min: i32, max: i32, message: &str, errors: &mut Vec<FieldError>) -> Option<i32> {
+fn optional_number(
+    text: &str,
+    field: &str,
+    min: i32,
+    max: i32,
+    message: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<i32> {
     let text = text.trim();
     if text.is_empty() {
         return None;
@@ -146,7 +199,10 @@ pub fn check_url(url: &str, allow_http: bool) -> Result<(), String> {
         return Err("Enter a full URL starting with https://".into());
     };
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || url.len() > 2000 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if host.is_empty()
+        || url.len() > 2000
+        || url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err("Enter a valid URL with a host name".into());
     }
     if host.contains('@') {
@@ -159,7 +215,9 @@ pub fn check_url(url: &str, allow_http: bool) -> Result<(), String> {
 pub fn parse_headers(text: &str) -> Result<Vec<(String, String)>, String> {
     let mut headers = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let (name, value) = line.split_once(':').ok_or_else(|| format!("{line:?}: write headers as Name: value"))?;
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| format!("{line:?}: write headers as Name: value"))?;
         let (name, value) = (name.trim(), value.trim());
         check_custom_header(name, value)?;
         headers.push((name.to_string(), value.to_string()));
@@ -174,7 +232,16 @@ pub fn parse_headers(text: &str) -> Result<Vec<(String, String)>, String> {
 pub fn headers_text(headers: &[(String, String)], mask: bool) -> String {
     headers
         .iter()
-        .map(|(n, v)| format!("{n}: {}", if mask && is_sensitive(n) { "••••••••" } else { v }))
+        .map(|(n, v)| {
+            format!(
+                "{n}: {}",
+                if mask && is_sensitive(n) {
+                    "••••••••"
+                } else {
+                    v
+                }
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -229,10 +296,25 @@ impl EndpointView {
             description: self.description.clone(),
             event_types: self.event_types.clone(),
             custom_headers: headers_text(&self.custom_headers, false),
-            retry_schedule: self.retry_schedule_secs.as_ref().map(|s| s.iter().map(|n| format!("{n}s")).collect::<Vec<_>>().join(",")).unwrap_or_default(),
+            retry_schedule: self
+                .retry_schedule_secs
+                .as_ref()
+                .map(|s| {
+                    s.iter()
+                        .map(|n| format!("{n}s"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default(),
             timeout_ms: self.timeout_ms.map(|n| n.to_string()).unwrap_or_default(),
-            rate_limit_per_sec: self.rate_limit_per_sec.map(|n| n.to_string()).unwrap_or_default(),
-            max_in_flight: self.max_in_flight.map(|n| n.to_string()).unwrap_or_default(),
+            rate_limit_per_sec: self
+                .rate_limit_per_sec
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            max_in_flight: self
+                .max_in_flight
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
             signature_scheme: self.signature_scheme.as_str().to_string(),
         }
     }
@@ -247,7 +329,11 @@ mod tests {
     }
 
     fn form() -> EndpointForm {
-        EndpointForm { name: "Billing".into(), url: "https://billing.example.com/hooks".into(), ..EndpointForm::default() }
+        EndpointForm {
+            name: "Billing".into(),
+            url: "https://billing.example.com/hooks".into(),
+            ..EndpointForm::default()
+        }
     }
 
     #[test]
@@ -272,9 +358,30 @@ mod tests {
         };
         let errors = validate(&bad, false, &types()).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, vec!["name", "url", "event_types", "custom_headers", "retry_schedule", "timeout_ms", "signature_scheme"]);
+        assert_eq!(
+            fields,
+            vec![
+                "name",
+                "url",
+                "event_types",
+                "custom_headers",
+                "retry_schedule",
+                "timeout_ms",
+                "signature_scheme"
+            ]
+        );
         assert!(errors[3].message.contains("cannot be overridden"));
-        assert!(validate(&EndpointForm { url: "http://plain.example.com".into(), ..form() }, true, &types()).is_ok());
+        assert!(
+            validate(
+                &EndpointForm {
+                    url: "http://plain.example.com".into(),
+                    ..form()
+                },
+                true,
+                &types()
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -282,21 +389,42 @@ mod tests {
         assert!(check_url("https://a.example/x?y=1", false).is_ok());
         assert!(check_url("ftp://a.example", true).is_err());
         assert!(check_url("https://", false).is_err());
-        assert!(check_url("https://user:pw@a.example", false).unwrap_err().contains("credentials"));
+        assert!(
+            check_url("https://user:pw@a.example", false)
+                .unwrap_err()
+                .contains("credentials")
+        );
         assert!(check_url("https://a.example/with space", false).is_err());
     }
 
     #[test]
     fn headers_parse_and_print() {
         let headers = parse_headers("X-Tenant: acme\n\nAuthorization: Bearer abc").unwrap();
-        assert_eq!(headers, vec![("X-Tenant".into(), "acme".into()), ("Authorization".into(), "Bearer abc".into())]);
-        assert_eq!(headers_text(&headers, true), "X-Tenant: acme\nAuthorization: ••••••••");
+        assert_eq!(
+            headers,
+            vec![
+                ("X-Tenant".into(), "acme".into()),
+                ("Authorization".into(), "Bearer abc".into())
+            ]
+        );
+        assert_eq!(
+            headers_text(&headers, true),
+            "X-Tenant: acme\nAuthorization: ••••••••"
+        );
         assert!(parse_headers("no colon here").is_err());
     }
 
     #[test]
     fn success_rate_needs_attempts() {
         assert_eq!(Health::default().success_rate(), None);
-        assert_eq!(Health { succeeded: 3, failed: 1, ..Health::default() }.success_rate(), Some(75.0));
+        assert_eq!(
+            Health {
+                succeeded: 3,
+                failed: 1,
+                ..Health::default()
+            }
+            .success_rate(),
+            Some(75.0)
+        );
     }
 }

@@ -25,7 +25,9 @@ pub fn is_valid_type_name(name: &str) -> bool {
     name.len() <= 100
         && segments.len() >= 2
         && segments.iter().all(|s| {
-            !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         })
 }
 

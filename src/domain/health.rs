@@ -7,7 +7,10 @@ pub const BUCKET_BOUNDS_MS: [u32; 9] = [25, 50, 100, 250, 500, 1000, 2500, 5000,
 pub const BUCKETS: usize = BUCKET_BOUNDS_MS.len() + 1;
 
 pub fn bucket_of(duration_ms: u32) -> usize {
-    BUCKET_BOUNDS_MS.iter().position(|bound| duration_ms <= *bound).unwrap_or(BUCKET_BOUNDS_MS.len())
+    BUCKET_BOUNDS_MS
+        .iter()
+        .position(|bound| duration_ms <= *bound)
+        .unwrap_or(BUCKET_BOUNDS_MS.len())
 }
 
 /// The bucket bound at or below which `quantile` (0..1) of the attempts finished; `None` without
@@ -22,7 +25,11 @@ pub fn quantile_ms(counts: &[i64], quantile: f64) -> Option<u32> {
     for (index, count) in counts.iter().enumerate() {
         seen += count;
         if seen >= target {
-            return Some(*BUCKET_BOUNDS_MS.get(index).unwrap_or(&BUCKET_BOUNDS_MS[BUCKET_BOUNDS_MS.len() - 1]));
+            return Some(
+                *BUCKET_BOUNDS_MS
+                    .get(index)
+                    .unwrap_or(&BUCKET_BOUNDS_MS[BUCKET_BOUNDS_MS.len() - 1]),
+            );
         }
     }
     BUCKET_BOUNDS_MS.last().copied()

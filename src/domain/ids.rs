@@ -33,7 +33,10 @@ mod tests {
         let shown = event_ref(id);
         assert_eq!(shown, "evt_01936b2e8f4a7c3d9e2f0123456789ab");
         assert_eq!(parse_event_ref(&shown), Some(id));
-        assert_eq!(parse_event_ref(" 01936b2e-8f4a-7c3d-9e2f-0123456789ab "), Some(id));
+        assert_eq!(
+            parse_event_ref(" 01936b2e-8f4a-7c3d-9e2f-0123456789ab "),
+            Some(id)
+        );
         assert_eq!(parse_event_ref("evt_nothex"), None);
     }
 

@@ -91,7 +91,9 @@ impl StatusFilter {
         }
     }
     pub fn parse(v: &str) -> Option<Self> {
-        [Self::Success, Self::Failed, Self::Pending].into_iter().find(|s| s.as_str() == v)
+        [Self::Success, Self::Failed, Self::Pending]
+            .into_iter()
+            .find(|s| s.as_str() == v)
     }
     /// The stored statuses it covers.
     pub fn statuses(self) -> &'static [&'static str] {
@@ -104,8 +106,13 @@ impl StatusFilter {
 }
 
 impl CodeClass {
-    pub const ALL: [CodeClass; 5] =
-        [CodeClass::Success2xx, CodeClass::Redirect3xx, CodeClass::Client4xx, CodeClass::Server5xx, CodeClass::NoResponse];
+    pub const ALL: [CodeClass; 5] = [
+        CodeClass::Success2xx,
+        CodeClass::Redirect3xx,
+        CodeClass::Client4xx,
+        CodeClass::Server5xx,
+        CodeClass::NoResponse,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             CodeClass::Success2xx => "2xx",
@@ -139,14 +146,21 @@ impl SortKey {
         }
     }
     pub fn parse(v: &str) -> Option<Self> {
-        [Self::Time, Self::Status, Self::Code].into_iter().find(|s| s.as_str() == v)
+        [Self::Time, Self::Status, Self::Code]
+            .into_iter()
+            .find(|s| s.as_str() == v)
     }
 }
 
 impl Cursor {
     /// `a.<key>.<uuid>` (after) or `b.<key>.<uuid>` (before).
     pub fn encode(&self) -> String {
-        format!("{}.{}.{}", if self.before { "b" } else { "a" }, self.key, self.id.simple())
+        format!(
+            "{}.{}.{}",
+            if self.before { "b" } else { "a" },
+            self.key,
+            self.id.simple()
+        )
     }
     pub fn decode(text: &str) -> Option<Cursor> {
         let (side, rest) = text.split_once('.')?;
@@ -156,16 +170,25 @@ impl Cursor {
             "b" => true,
             _ => return None,
         };
-        let valid_key = key.len() <= 16 && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let valid_key =
+            key.len() <= 16 && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
         valid_key.then_some(())?;
-        Some(Cursor { before, key: key.to_string(), id: Uuid::parse_str(id).ok()? })
+        Some(Cursor {
+            before,
+            key: key.to_string(),
+            id: Uuid::parse_str(id).ok()?,
+        })
     }
 }
 
 /// Event filter values: `user.created` or a prefix `license.*`.
 pub fn is_valid_event_filter(value: &str) -> bool {
     let name = value.strip_suffix(".*").unwrap_or(value);
-    !name.is_empty() && name.len() <= 100 && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+    !name.is_empty()
+        && name.len() <= 100
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
 }
 
 impl LogQuery {
@@ -183,12 +206,22 @@ impl LogQuery {
                 "status" => query.status = StatusFilter::parse(value),
                 "event" => query.event = is_valid_event_filter(value).then(|| value.to_string()),
                 "endpoint" => query.endpoint = Uuid::parse_str(value).ok(),
-                "since" => query.since = ["1h", "24h", "7d", "30d"].contains(&value).then(|| value.to_string()),
+                "since" => {
+                    query.since = ["1h", "24h", "7d", "30d"]
+                        .contains(&value)
+                        .then(|| value.to_string())
+                }
                 "from" => query.from = parse_time(value),
                 "to" => query.to = parse_time(value),
                 "code" => query.code = CodeClass::parse(value),
                 "sort" => query.sort = SortKey::parse(value).unwrap_or_default(),
-                "dir" => query.dir = if value == "asc" { Direction::Asc } else { Direction::Desc },
+                "dir" => {
+                    query.dir = if value == "asc" {
+                        Direction::Asc
+                    } else {
+                        Direction::Desc
+                    }
+                }
                 "cursor" => query.cursor = Cursor::decode(value),
                 _ => {}
             }
@@ -212,8 +245,14 @@ impl LogQuery {
         push("from", self.from.map(format_time));
         push("to", self.to.map(format_time));
         push("code", self.code.map(|c| c.as_str().to_string()));
-        push("sort", (self.sort != SortKey::Time).then(|| self.sort.as_str().to_string()));
-        push("dir", (self.dir != Direction::Desc).then(|| "asc".to_string()));
+        push(
+            "sort",
+            (self.sort != SortKey::Time).then(|| self.sort.as_str().to_string()),
+        );
+        push(
+            "dir",
+            (self.dir != Direction::Desc).then(|| "asc".to_string()),
+        );
         push("cursor", self.cursor.as_ref().map(Cursor::encode));
         pairs
     }
@@ -223,13 +262,19 @@ impl LogQuery {
         if pairs.is_empty() {
             return String::new();
         }
-        let encoded: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", encode_component(v))).collect();
+        let encoded: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode_component(v)))
+            .collect();
         format!("?{}", encoded.join("&"))
     }
 
     /// The same view without its cursor (filters changed: back to the first page).
     pub fn first_page(&self) -> LogQuery {
-        LogQuery { cursor: None, ..self.clone() }
+        LogQuery {
+            cursor: None,
+            ..self.clone()
+        }
     }
 
     /// Time order, newest first: the view where new deliveries appear at the top.
@@ -270,7 +315,11 @@ fn parse_time(value: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))
         .ok()
-        .or_else(|| chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M").ok().map(|t| t.and_utc()))
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
+                .ok()
+                .map(|t| t.and_utc())
+        })
 }
 
 fn format_time(at: DateTime<Utc>) -> String {
@@ -282,7 +331,9 @@ pub fn encode_component(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'*' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'*' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -303,11 +354,18 @@ mod tests {
             code: Some(CodeClass::Server5xx),
             sort: SortKey::Code,
             dir: Direction::Asc,
-            cursor: Some(Cursor { before: false, key: "503".into(), id: Uuid::nil() }),
+            cursor: Some(Cursor {
+                before: false,
+                key: "503".into(),
+                id: Uuid::nil(),
+            }),
             ..LogQuery::default()
         };
         let text = query.to_query_string();
-        assert!(text.starts_with("?q=billing%20%26%20co&status=failed&event=license.*"), "{text}");
+        assert!(
+            text.starts_with("?q=billing%20%26%20co&status=failed&event=license.*"),
+            "{text}"
+        );
         let pairs: Vec<(String, String)> = text[1..]
             .split('&')
             .map(|p| {
@@ -337,7 +395,13 @@ mod tests {
 
     #[test]
     fn malformed_values_are_ignored() {
-        let query = LogQuery::from_pairs([("status", "weird"), ("event", "DROP TABLE"), ("endpoint", "x"), ("cursor", "zz"), ("since", "99y")]);
+        let query = LogQuery::from_pairs([
+            ("status", "weird"),
+            ("event", "DROP TABLE"),
+            ("endpoint", "x"),
+            ("cursor", "zz"),
+            ("since", "99y"),
+        ]);
         assert_eq!(query, LogQuery::default());
         assert!(!query.is_filtered());
         assert_eq!(query.to_query_string(), "");
@@ -345,10 +409,19 @@ mod tests {
 
     #[test]
     fn cursors_encode_side_key_and_id() {
-        let cursor = Cursor { before: true, key: "failed".into(), id: Uuid::nil() };
+        let cursor = Cursor {
+            before: true,
+            key: "failed".into(),
+            id: Uuid::nil(),
+        };
         assert_eq!(cursor.encode(), "b.failed.00000000000000000000000000000000");
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
-        assert_eq!(Cursor::decode("a..00000000000000000000000000000000").unwrap().key, "");
+        assert_eq!(
+            Cursor::decode("a..00000000000000000000000000000000")
+                .unwrap()
+                .key,
+            ""
+        );
         assert_eq!(Cursor::decode("x.1.00000000000000000000000000000000"), None);
     }
 
@@ -356,7 +429,10 @@ mod tests {
     fn presets_bound_the_time_range() {
         let now = Utc::now();
         let query = LogQuery::from_pairs([("since", "1h")]);
-        assert_eq!(query.lower_bound(now), Some(now - chrono::Duration::hours(1)));
+        assert_eq!(
+            query.lower_bound(now),
+            Some(now - chrono::Duration::hours(1))
+        );
         assert_eq!(LogQuery::default().lower_bound(now), None);
         assert_eq!(CodeClass::Client4xx.range(), Some((400, 500)));
     }

@@ -57,10 +57,16 @@ impl Cidr {
             Some((addr, prefix)) => (addr, Some(prefix)),
             None => (text.trim(), None),
         };
-        let network: IpAddr = addr.parse().map_err(|_| format!("{text:?} is not an IP network"))?;
+        let network: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{text:?} is not an IP network"))?;
         let max = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
-            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("{text:?}: bad prefix length"))?,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{text:?}: bad prefix length"))?,
             None => max,
         };
         Ok(Cidr { network, prefix })
@@ -68,8 +74,12 @@ impl Cidr {
 
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.network, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => same_prefix(&net.octets(), &ip.octets(), self.prefix),
-            (IpAddr::V6(net), IpAddr::V6(ip)) => same_prefix(&net.octets(), &ip.octets(), self.prefix),
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                same_prefix(&net.octets(), &ip.octets(), self.prefix)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                same_prefix(&net.octets(), &ip.octets(), self.prefix)
+            }
             _ => false,
         }
     }
@@ -103,27 +113,57 @@ mod tests {
     #[test]
     fn internal_addresses_are_forbidden() {
         for bad in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-            "0.0.0.0", "255.255.255.255", "224.0.0.1", "::1", "::", "fe80::1", "fd00::1",
-            "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "::",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::7f00:1",
+            "2002:7f00:1::",
         ] {
             assert!(is_forbidden(ip(bad)), "{bad} must be refused");
         }
-        for good in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
+        for good in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(!is_forbidden(ip(good)), "{good} is public");
         }
     }
 
     #[test]
     fn an_allowlist_opens_chosen_networks_only() {
-        let allow = vec![Cidr::parse("127.0.0.0/8").unwrap(), Cidr::parse("fd00::/8").unwrap()];
+        let allow = vec![
+            Cidr::parse("127.0.0.0/8").unwrap(),
+            Cidr::parse("fd00::/8").unwrap(),
+        ];
         assert!(is_allowed(ip("127.0.0.1"), &allow));
         assert!(is_allowed(ip("fd12::1"), &allow));
         assert!(!is_allowed(ip("10.0.0.1"), &allow));
         assert!(Cidr::parse("10.0.0.0/33").is_err());
         assert!(Cidr::parse("nonsense").is_err());
-        assert!(Cidr::parse("192.168.1.7").unwrap().contains(ip("192.168.1.7")));
-        assert!(!Cidr::parse("192.168.1.7").unwrap().contains(ip("192.168.1.8")));
+        assert!(
+            Cidr::parse("192.168.1.7")
+                .unwrap()
+                .contains(ip("192.168.1.7"))
+        );
+        assert!(
+            !Cidr::parse("192.168.1.7")
+                .unwrap()
+                .contains(ip("192.168.1.8"))
+        );
         assert!(Cidr::parse("0.0.0.0/0").unwrap().contains(ip("10.9.8.7")));
     }
 }

@@ -21,7 +21,11 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
-            schedule: vec![Duration::from_secs(60), Duration::from_secs(300), Duration::from_secs(1500)],
+            schedule: vec![
+                Duration::from_secs(60),
+                Duration::from_secs(300),
+                Duration::from_secs(1500),
+            ],
             jitter: 0.2,
             retry_after_cap: Duration::from_secs(3600),
         }
@@ -30,24 +34,36 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     pub fn with_schedule(&self, schedule: Vec<Duration>) -> Self {
-        Self { schedule, ..self.clone() }
+        Self {
+            schedule,
+            ..self.clone()
+        }
     }
 
     /// How long to wait after `failed_attempts` automatic attempts have failed, or `None` when
     /// the retries are used up. `unit_random` is uniform in `[0, 1)`; `retry_after` is what the
     /// endpoint asked for. A Retry-After longer than the jittered delay wins, up to the cap.
-    pub fn next_delay(&self, failed_attempts: u32, retry_after: Option<Duration>, unit_random: f64) -> Option<Duration> {
+    pub fn next_delay(
+        &self,
+        failed_attempts: u32,
+        retry_after: Option<Duration>,
+        unit_random: f64,
+    ) -> Option<Duration> {
         let index = usize::try_from(failed_attempts.checked_sub(1)?).ok()?;
         let base = *self.schedule.get(index)?;
         let factor = 1.0 + self.jitter * (2.0 * unit_random.clamp(0.0, 1.0) - 1.0);
         let jittered = base.mul_f64(factor.max(0.0));
-        let asked = retry_after.map(|d| d.min(self.retry_after_cap)).unwrap_or_default();
+        let asked = retry_after
+            .map(|d| d.min(self.retry_after_cap))
+            .unwrap_or_default();
         Some(jittered.max(asked))
     }
 
     /// Total attempts a delivery gets: the first plus one per scheduled retry.
     pub fn max_attempts(&self) -> u32 {
-        u32::try_from(self.schedule.len()).unwrap_or(u32::MAX).saturating_add(1)
+        u32::try_from(self.schedule.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1)
     }
 }
 
@@ -56,7 +72,9 @@ pub fn parse_schedule(text: &str) -> Result<Vec<Duration>, String> {
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
-    text.split(',').map(|part| parse_duration(part.trim())).collect()
+    text.split(',')
+        .map(|part| parse_duration(part.trim()))
+        .collect()
 }
 
 fn parse_duration(part: &str) -> Result<Duration, String> {
@@ -64,7 +82,9 @@ fn parse_duration(part: &str) -> Result<Duration, String> {
         Some((at, _)) => part.split_at(at),
         None => (part, "s"),
     };
-    let value: u64 = number.parse().map_err(|_| format!("{part:?} is not a duration like 90, 90s, 5m or 2h"))?;
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("{part:?} is not a duration like 90, 90s, 5m or 2h"))?;
     let seconds = match unit {
         "s" | "" => value,
         "m" => value * 60,
@@ -96,31 +116,63 @@ mod tests {
         assert_eq!(mid(1), MIN);
         assert_eq!(mid(2), 5 * MIN);
         assert_eq!(mid(3), 25 * MIN);
-        assert_eq!(policy.next_delay(4, None, 0.5), None, "exhausted after the third retry");
-        assert_eq!(policy.next_delay(0, None, 0.5), None, "no failure, no retry");
+        assert_eq!(
+            policy.next_delay(4, None, 0.5),
+            None,
+            "exhausted after the third retry"
+        );
+        assert_eq!(
+            policy.next_delay(0, None, 0.5),
+            None,
+            "no failure, no retry"
+        );
     }
 
     #[test]
     fn jitter_stays_within_twenty_percent() {
         let policy = RetryPolicy::default();
-        assert_eq!(policy.next_delay(1, None, 0.0).unwrap(), Duration::from_secs(48));
+        assert_eq!(
+            policy.next_delay(1, None, 0.0).unwrap(),
+            Duration::from_secs(48)
+        );
         let top = policy.next_delay(1, None, 0.999_999).unwrap();
         assert!(top <= Duration::from_secs(72) && top > Duration::from_secs(71));
-        assert_eq!(policy.next_delay(1, None, 7.0).unwrap(), Duration::from_secs(72), "out-of-range randomness is clamped");
+        assert_eq!(
+            policy.next_delay(1, None, 7.0).unwrap(),
+            Duration::from_secs(72),
+            "out-of-range randomness is clamped"
+        );
     }
 
     #[test]
     fn retry_after_is_honoured_up_to_the_cap() {
         let policy = RetryPolicy::default();
         assert_eq!(policy.next_delay(1, Some(10 * MIN), 0.5).unwrap(), 10 * MIN);
-        assert_eq!(policy.next_delay(1, Some(Duration::from_secs(5)), 0.5).unwrap(), MIN, "shorter asks do not shorten");
-        assert_eq!(policy.next_delay(1, Some(Duration::from_secs(86_400)), 0.5).unwrap(), Duration::from_secs(3600));
+        assert_eq!(
+            policy
+                .next_delay(1, Some(Duration::from_secs(5)), 0.5)
+                .unwrap(),
+            MIN,
+            "shorter asks do not shorten"
+        );
+        assert_eq!(
+            policy
+                .next_delay(1, Some(Duration::from_secs(86_400)), 0.5)
+                .unwrap(),
+            Duration::from_secs(3600)
+        );
     }
 
     #[test]
     fn schedules_parse_from_config_text() {
-        assert_eq!(parse_schedule("1m, 5m,25m").unwrap(), vec![MIN, 5 * MIN, 25 * MIN]);
-        assert_eq!(parse_schedule("2,3").unwrap(), vec![Duration::from_secs(2), Duration::from_secs(3)]);
+        assert_eq!(
+            parse_schedule("1m, 5m,25m").unwrap(),
+            vec![MIN, 5 * MIN, 25 * MIN]
+        );
+        assert_eq!(
+            parse_schedule("2,3").unwrap(),
+            vec![Duration::from_secs(2), Duration::from_secs(3)]
+        );
         assert_eq!(parse_schedule("").unwrap(), Vec::<Duration>::new());
         assert!(parse_schedule("5x").is_err());
         assert!(parse_schedule("0").is_err());

@@ -26,8 +26,11 @@ pub enum SignatureScheme {
 }
 
 impl SignatureScheme {
-    pub const ALL: [SignatureScheme; 3] =
-        [SignatureScheme::Timestamped, SignatureScheme::Body, SignatureScheme::Off];
+    pub const ALL: [SignatureScheme; 3] = [
+        SignatureScheme::Timestamped,
+        SignatureScheme::Body,
+        SignatureScheme::Off,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -52,7 +55,9 @@ pub enum SecretError {
 
 /// The HMAC key of a `whsec_<base64>` secret (Standard Webhooks signs with the decoded bytes).
 pub fn secret_key(secret: &str) -> Result<Vec<u8>, SecretError> {
-    let encoded = secret.strip_prefix(SECRET_PREFIX).ok_or(SecretError::Malformed)?;
+    let encoded = secret
+        .strip_prefix(SECRET_PREFIX)
+        .ok_or(SecretError::Malformed)?;
     let key = BASE64.decode(encoded).map_err(|_| SecretError::Malformed)?;
     if !(24..=64).contains(&key.len()) {
         return Err(SecretError::WrongLength);
@@ -76,25 +81,49 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 /// One `v1,<base64>` entry of the Standard Webhooks `webhook-signature` header.
 pub fn standard_signature(key: &[u8], msg_id: &str, timestamp: i64, body: &str) -> String {
     let ts = timestamp.to_string();
-    let mac = hmac(key, &[msg_id.as_bytes(), b".", ts.as_bytes(), b".", body.as_bytes()]);
+    let mac = hmac(
+        key,
+        &[
+            msg_id.as_bytes(),
+            b".",
+            ts.as_bytes(),
+            b".",
+            body.as_bytes(),
+        ],
+    );
     format!("v1,{}", BASE64.encode(mac))
 }
 
 /// The `webhook-signature` header: one signature per valid key (several during a rotation).
-pub fn standard_signature_header(keys: &[Vec<u8>], msg_id: &str, timestamp: i64, body: &str) -> String {
-    let sigs: Vec<String> =
-        keys.iter().map(|key| standard_signature(key, msg_id, timestamp, body)).collect();
+pub fn standard_signature_header(
+    keys: &[Vec<u8>],
+    msg_id: &str,
+    timestamp: i64,
+    body: &str,
+) -> String {
+    let sigs: Vec<String> = keys
+        .iter()
+        .map(|key| standard_signature(key, msg_id, timestamp, body))
+        .collect();
     sigs.join(" ")
 }
 
 /// The `X-Webhook-Signature` value for a scheme, keyed with the whole secret string as the
 /// seeds describe. `None` for [`SignatureScheme::Off`].
-pub fn legacy_signature(scheme: SignatureScheme, secret: &str, timestamp: i64, body: &str) -> Option<String> {
+pub fn legacy_signature(
+    scheme: SignatureScheme,
+    secret: &str,
+    timestamp: i64,
+    body: &str,
+) -> Option<String> {
     let key = secret.as_bytes();
     match scheme {
         SignatureScheme::Timestamped => {
             let ts = timestamp.to_string();
-            Some(hex::encode(hmac(key, &[ts.as_bytes(), b".", body.as_bytes()])))
+            Some(hex::encode(hmac(
+                key,
+                &[ts.as_bytes(), b".", body.as_bytes()],
+            )))
         }
         SignatureScheme::Body => Some(hex::encode(hmac(key, &[body.as_bytes()]))),
         SignatureScheme::Off => None,
@@ -105,20 +134,40 @@ pub fn legacy_signature(scheme: SignatureScheme, secret: &str, timestamp: i64, b
 /// Used by `herald receiver` and the tests; constant-time through `Mac::verify_slice`.
 pub fn verify_standard(key: &[u8], msg_id: &str, timestamp: i64, body: &str, header: &str) -> bool {
     let ts = timestamp.to_string();
-    header.split(' ').filter_map(|entry| entry.strip_prefix("v1,")).any(|encoded| {
-        let Ok(given) = BASE64.decode(encoded) else { return false };
-        let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length");
-        for part in [msg_id.as_bytes(), b".", ts.as_bytes(), b".", body.as_bytes()] {
-            mac.update(part);
-        }
-        mac.verify_slice(&given).is_ok()
-    })
+    header
+        .split(' ')
+        .filter_map(|entry| entry.strip_prefix("v1,"))
+        .any(|encoded| {
+            let Ok(given) = BASE64.decode(encoded) else {
+                return false;
+            };
+            let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length");
+            for part in [
+                msg_id.as_bytes(),
+                b".",
+                ts.as_bytes(),
+                b".",
+                body.as_bytes(),
+            ] {
+                mac.update(part);
+            }
+            mac.verify_slice(&given).is_ok()
+        })
 }
 
 /// Checks an `X-Webhook-Signature` value for a scheme in constant time.
-pub fn verify_legacy(scheme: SignatureScheme, secret: &str, timestamp: i64, body: &str, given_hex: &str) -> bool {
-    let Ok(given) = hex::decode(given_hex.trim()) else { return false };
-    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
+pub fn verify_legacy(
+    scheme: SignatureScheme,
+    secret: &str,
+    timestamp: i64,
+    body: &str,
+    given_hex: &str,
+) -> bool {
+    let Ok(given) = hex::decode(given_hex.trim()) else {
+        return false;
+    };
+    let mut mac =
+        HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
     match scheme {
         SignatureScheme::Timestamped => {
             mac.update(timestamp.to_string().as_bytes());
@@ -145,9 +194,24 @@ mod tests {
     #[test]
     fn matches_the_standard_webhooks_published_vector() {
         let key = secret_key(SPEC_SECRET).unwrap();
-        assert_eq!(standard_signature(&key, SPEC_MSG_ID, SPEC_TIMESTAMP, SPEC_BODY), SPEC_SIGNATURE);
-        assert!(verify_standard(&key, SPEC_MSG_ID, SPEC_TIMESTAMP, SPEC_BODY, SPEC_SIGNATURE));
-        assert!(!verify_standard(&key, SPEC_MSG_ID, SPEC_TIMESTAMP + 1, SPEC_BODY, SPEC_SIGNATURE));
+        assert_eq!(
+            standard_signature(&key, SPEC_MSG_ID, SPEC_TIMESTAMP, SPEC_BODY),
+            SPEC_SIGNATURE
+        );
+        assert!(verify_standard(
+            &key,
+            SPEC_MSG_ID,
+            SPEC_TIMESTAMP,
+            SPEC_BODY,
+            SPEC_SIGNATURE
+        ));
+        assert!(!verify_standard(
+            &key,
+            SPEC_MSG_ID,
+            SPEC_TIMESTAMP + 1,
+            SPEC_BODY,
+            SPEC_SIGNATURE
+        ));
     }
 
     #[test]
@@ -163,11 +227,35 @@ mod tests {
     #[test]
     fn seed_001_signs_timestamp_dot_body_in_hex() {
         // Independently computed: echo -n '1700000000.{"a":1}' | openssl dgst -sha256 -hmac 'whsec_test'
-        let sig = legacy_signature(SignatureScheme::Timestamped, "whsec_test", 1_700_000_000, r#"{"a":1}"#).unwrap();
-        assert_eq!(sig, "38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789");
-        assert!(verify_legacy(SignatureScheme::Timestamped, "whsec_test", 1_700_000_000, r#"{"a":1}"#, &sig));
-        assert!(!verify_legacy(SignatureScheme::Body, "whsec_test", 1_700_000_000, r#"{"a":1}"#, &sig));
-        assert_eq!(legacy_signature(SignatureScheme::Off, "whsec_test", 1, "{}"), None);
+        let sig = legacy_signature(
+            SignatureScheme::Timestamped,
+            "whsec_test",
+            1_700_000_000,
+            r#"{"a":1}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            sig,
+            "38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789"
+        );
+        assert!(verify_legacy(
+            SignatureScheme::Timestamped,
+            "whsec_test",
+            1_700_000_000,
+            r#"{"a":1}"#,
+            &sig
+        ));
+        assert!(!verify_legacy(
+            SignatureScheme::Body,
+            "whsec_test",
+            1_700_000_000,
+            r#"{"a":1}"#,
+            &sig
+        ));
+        assert_eq!(
+            legacy_signature(SignatureScheme::Off, "whsec_test", 1, "{}"),
+            None
+        );
     }
 
     #[test]

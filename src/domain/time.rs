@@ -18,7 +18,11 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
         3600..=86_399 => format!("{} h", amount / 3600),
         _ => format!("{} d", amount / 86_400),
     };
-    if future { format!("in {text}") } else { format!("{text} ago") }
+    if future {
+        format!("in {text}")
+    } else {
+        format!("{text} ago")
+    }
 }
 
 #[cfg(test)]

@@ -40,7 +40,10 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_and_lower_cased() {
-        assert_eq!(normalize_email("  Ada@Example.COM ").as_deref(), Some("ada@example.com"));
+        assert_eq!(
+            normalize_email("  Ada@Example.COM ").as_deref(),
+            Some("ada@example.com")
+        );
         assert_eq!(normalize_email("no-at-sign"), None);
         assert_eq!(normalize_email("@example.com"), None);
         assert_eq!(normalize_email("a b@example.com"), None);

@@ -31,8 +31,15 @@ pub struct SigningInput<'a> {
 }
 
 /// The request headers in the order they are sent (and stored).
-pub fn request_headers(input: &SigningInput<'_>, custom: &[(String, String)]) -> Vec<(String, String)> {
-    let keys: Vec<Vec<u8>> = input.secrets.iter().filter_map(|s| secret_key(s).ok()).collect();
+pub fn request_headers(
+    input: &SigningInput<'_>,
+    custom: &[(String, String)],
+) -> Vec<(String, String)> {
+    let keys: Vec<Vec<u8>> = input
+        .secrets
+        .iter()
+        .filter_map(|s| secret_key(s).ok())
+        .collect();
     let mut headers = vec![
         ("content-type".to_string(), "application/json".to_string()),
         ("user-agent".to_string(), USER_AGENT.to_string()),
@@ -46,7 +53,10 @@ pub fn request_headers(input: &SigningInput<'_>, custom: &[(String, String)]) ->
     if let Some(newest) = input.secrets.first()
         && let Some(signature) = legacy_signature(input.scheme, newest, input.timestamp, input.body)
     {
-        headers.push(("x-webhook-timestamp".to_string(), input.timestamp.to_string()));
+        headers.push((
+            "x-webhook-timestamp".to_string(),
+            input.timestamp.to_string(),
+        ));
         headers.push(("x-webhook-signature".to_string(), signature));
     }
     for (name, value) in custom {
@@ -64,7 +74,11 @@ pub fn is_reserved(name: &str) -> bool {
 /// Header names whose values are credentials and are masked in the stored log.
 pub fn is_sensitive(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    ["auth", "token", "key", "secret", "password", "cookie", "session"].iter().any(|word| lower.contains(word))
+    [
+        "auth", "token", "key", "secret", "password", "cookie", "session",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
 }
 
 /// The headers as the log stores them: custom credentials masked, signatures kept (they are
@@ -74,7 +88,14 @@ pub fn masked_for_log(headers: &[(String, String)]) -> Vec<(String, String)> {
         .iter()
         .map(|(name, value)| {
             let keep = is_reserved(name) || !is_sensitive(name);
-            (name.clone(), if keep { value.clone() } else { "••••••••".to_string() })
+            (
+                name.clone(),
+                if keep {
+                    value.clone()
+                } else {
+                    "••••••••".to_string()
+                },
+            )
         })
         .collect()
 }
@@ -83,7 +104,9 @@ pub fn masked_for_log(headers: &[(String, String)]) -> Vec<(String, String)> {
 pub fn check_custom_header(name: &str, value: &str) -> Result<(), String> {
     let valid_name = !name.is_empty()
         && name.len() <= 100
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     if !valid_name {
         return Err(format!("{name:?} is not a valid header name"));
     }
@@ -91,7 +114,9 @@ pub fn check_custom_header(name: &str, value: &str) -> Result<(), String> {
         return Err(format!("{name} is set by Herald and cannot be overridden"));
     }
     if value.len() > 4096 || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(format!("the value of {name} must be one line of at most 4096 bytes"));
+        return Err(format!(
+            "the value of {name} must be one line of at most 4096 bytes"
+        ));
     }
     Ok(())
 }
@@ -108,23 +133,54 @@ mod tests {
     #[test]
     fn headers_carry_both_signature_schemes() {
         let secrets = secrets();
-        let input = SigningInput { message_id: "evt_1", timestamp: 1_700_000_000, body: "{}", secrets: &secrets, scheme: SignatureScheme::Timestamped };
-        let custom = vec![("X-Tenant".to_string(), "acme".to_string()), ("User-Agent".to_string(), "evil".to_string())];
+        let input = SigningInput {
+            message_id: "evt_1",
+            timestamp: 1_700_000_000,
+            body: "{}",
+            secrets: &secrets,
+            scheme: SignatureScheme::Timestamped,
+        };
+        let custom = vec![
+            ("X-Tenant".to_string(), "acme".to_string()),
+            ("User-Agent".to_string(), "evil".to_string()),
+        ];
         let headers = request_headers(&input, &custom);
         let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-        assert_eq!(get("user-agent").unwrap(), USER_AGENT, "custom headers never override ours");
+        assert_eq!(
+            get("user-agent").unwrap(),
+            USER_AGENT,
+            "custom headers never override ours"
+        );
         assert_eq!(get("x-tenant").as_deref(), Some("acme"));
         let standard = get("webhook-signature").unwrap();
         assert_eq!(standard.split(' ').count(), 2, "both rotation secrets sign");
-        assert!(verify_standard(&[2u8; 24], "evt_1", 1_700_000_000, "{}", &standard));
+        assert!(verify_standard(
+            &[2u8; 24],
+            "evt_1",
+            1_700_000_000,
+            "{}",
+            &standard
+        ));
         let legacy = get("x-webhook-signature").unwrap();
-        assert!(verify_legacy(SignatureScheme::Timestamped, &secrets[0], 1_700_000_000, "{}", &legacy));
+        assert!(verify_legacy(
+            SignatureScheme::Timestamped,
+            &secrets[0],
+            1_700_000_000,
+            "{}",
+            &legacy
+        ));
     }
 
     #[test]
     fn scheme_off_drops_only_the_legacy_pair() {
         let secrets = secrets();
-        let input = SigningInput { message_id: "m", timestamp: 1, body: "{}", secrets: &secrets[..1], scheme: SignatureScheme::Off };
+        let input = SigningInput {
+            message_id: "m",
+            timestamp: 1,
+            body: "{}",
+            secrets: &secrets[..1],
+            scheme: SignatureScheme::Off,
+        };
         let headers = request_headers(&input, &[]);
         assert!(headers.iter().any(|(k, _)| k == "webhook-signature"));
         assert!(!headers.iter().any(|(k, _)| k.starts_with("x-webhook")));
@@ -148,7 +204,11 @@ mod tests {
     #[test]
     fn reserved_and_malformed_custom_headers_are_refused() {
         assert!(check_custom_header("X-Tenant", "acme").is_ok());
-        assert!(check_custom_header("Content-Type", "text/plain").unwrap_err().contains("cannot be overridden"));
+        assert!(
+            check_custom_header("Content-Type", "text/plain")
+                .unwrap_err()
+                .contains("cannot be overridden")
+        );
         assert!(check_custom_header("bad name", "x").is_err());
         assert!(check_custom_header("X-A", "line\r\nInjected: yes").is_err());
     }

@@ -27,7 +27,10 @@ pub async fn run(pool: PgPool, args: BenchArgs) -> anyhow::Result<()> {
     let router = receiver.clone().router();
     tokio::spawn(async move { axum::serve(listener, router).await });
 
-    println!("herald bench: {} events × {} endpoints, then {} events/s for {} s", args.events, args.endpoints, args.rate, args.seconds);
+    println!(
+        "herald bench: {} events × {} endpoints, then {} events/s for {} s",
+        args.events, args.endpoints, args.rate, args.seconds
+    );
     let ceiling = raw_ceiling(addr, Duration::from_secs(5)).await?;
 
     let secrets = SecretBox::new(&[42u8; 32])?;
@@ -36,10 +39,12 @@ pub async fn run(pool: PgPool, args: BenchArgs) -> anyhow::Result<()> {
     let allowlist = args.dispatch.allowlist(true)?;
     let sender = Sender::new(Duration::from_secs(5), allowlist, 256)?;
     let (stop, stopped) = watch::channel(false);
-    let dispatcher = tokio::spawn(Dispatcher::new(pool.clone(), sender, secrets.clone(), config).run(stopped));
+    let dispatcher =
+        tokio::spawn(Dispatcher::new(pool.clone(), sender, secrets.clone(), config).run(stopped));
 
     let url = format!("http://{addr}/hook");
-    let throughput_endpoints = create_endpoints(&pool, &secrets, &url, args.endpoints, "bench.throughput").await?;
+    let throughput_endpoints =
+        create_endpoints(&pool, &secrets, &url, args.endpoints, "bench.throughput").await?;
     let (deliveries, elapsed) = throughput(&pool, args.events, args.endpoints).await?;
     disable(&pool, &throughput_endpoints).await?;
 
@@ -53,19 +58,34 @@ pub async fn run(pool: PgPool, args: BenchArgs) -> anyhow::Result<()> {
     println!("| measure | result | target |");
     println!("|---|---|---|");
     println!("| receiver ceiling (plain HTTP load loop, 256 concurrent) | {ceiling:.0} req/s | |");
-    println!("| end-to-end deliveries (publish → signed POST → 2xx → attempt recorded) | {per_sec:.0} /s ({deliveries} in {:.1} s) | ≥ 10,000 /s |", elapsed.as_secs_f64());
-    println!("| Herald's share of the receiver ceiling | {:.0} % | |", 100.0 * per_sec / ceiling);
-    println!("| publish → first attempt at {} events/s, p50 | {p50:.1} ms ({sent} events) | |", args.rate);
-    println!("| publish → first attempt at {} events/s, p99 | {p99:.1} ms | < 50 ms |", args.rate);
+    println!(
+        "| end-to-end deliveries (publish → signed POST → 2xx → attempt recorded) | {per_sec:.0} /s ({deliveries} in {:.1} s) | ≥ 10,000 /s |",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "| Herald's share of the receiver ceiling | {:.0} % | |",
+        100.0 * per_sec / ceiling
+    );
+    println!(
+        "| publish → first attempt at {} events/s, p50 | {p50:.1} ms ({sent} events) | |",
+        args.rate
+    );
+    println!(
+        "| publish → first attempt at {} events/s, p99 | {p99:.1} ms | < 50 ms |",
+        args.rate
+    );
     println!("| receiver requests seen | {} | |", receiver.count());
     Ok(())
 }
 
 /// Requests per second the receiver answers when driven directly.
 async fn raw_ceiling(addr: SocketAddr, duration: Duration) -> anyhow::Result<f64> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
     let url = format!("http://{addr}/hook");
-    let body = crate::domain::event::envelope(Uuid::now_v7(), "user.created", chrono::Utc::now(), DATA);
+    let body =
+        crate::domain::event::envelope(Uuid::now_v7(), "user.created", chrono::Utc::now(), DATA);
     let deadline = Instant::now() + duration;
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
@@ -74,7 +94,14 @@ async fn raw_ceiling(addr: SocketAddr, duration: Duration) -> anyhow::Result<f64
         workers.spawn(async move {
             let mut done = 0u64;
             while Instant::now() < deadline {
-                if client.post(&url).header("content-type", "application/json").body(body.clone()).send().await.is_ok() {
+                if client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .is_ok()
+                {
                     done += 1;
                 }
             }
@@ -88,7 +115,13 @@ async fn raw_ceiling(addr: SocketAddr, duration: Duration) -> anyhow::Result<f64
     Ok(total as f64 / started.elapsed().as_secs_f64())
 }
 
-async fn create_endpoints(pool: &PgPool, secrets: &SecretBox, url: &str, count: usize, event_type: &str) -> anyhow::Result<Vec<Uuid>> {
+async fn create_endpoints(
+    pool: &PgPool,
+    secrets: &SecretBox,
+    url: &str,
+    count: usize,
+    event_type: &str,
+) -> anyhow::Result<Vec<Uuid>> {
     sqlx::query("INSERT INTO event_types (name, description) VALUES ($1, 'benchmark') ON CONFLICT DO NOTHING")
         .bind(event_type)
         .execute(pool)
@@ -111,12 +144,19 @@ async fn create_endpoints(pool: &PgPool, secrets: &SecretBox, url: &str, count: 
 }
 
 async fn disable(pool: &PgPool, ids: &[Uuid]) -> anyhow::Result<()> {
-    sqlx::query("UPDATE endpoints SET enabled = false WHERE id = ANY($1)").bind(ids).execute(pool).await?;
+    sqlx::query("UPDATE endpoints SET enabled = false WHERE id = ANY($1)")
+        .bind(ids)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
 /// Publishes `events` as fast as 16 producers can and waits until every delivery succeeded.
-async fn throughput(pool: &PgPool, events: usize, endpoints: usize) -> anyhow::Result<(usize, Duration)> {
+async fn throughput(
+    pool: &PgPool,
+    events: usize,
+    endpoints: usize,
+) -> anyhow::Result<(usize, Duration)> {
     let started = Instant::now();
     let data: Arc<Box<RawValue>> = Arc::new(RawValue::from_string(DATA.into())?);
     let mut producers = tokio::task::JoinSet::new();
@@ -124,8 +164,16 @@ async fn throughput(pool: &PgPool, events: usize, endpoints: usize) -> anyhow::R
         let (pool, data) = (pool.clone(), data.clone());
         producers.spawn(async move {
             for _ in (producer..events).step_by(16) {
-                let request = PublishRequest { event_type: "bench.throughput", data: &data, idempotency_key: None, only_endpoint: None, trigger: None };
-                publish(&pool, request).await.map_err(|e| anyhow::anyhow!("publish failed: {e}"))?;
+                let request = PublishRequest {
+                    event_type: "bench.throughput",
+                    data: &data,
+                    idempotency_key: None,
+                    only_endpoint: None,
+                    trigger: None,
+                };
+                publish(&pool, request)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("publish failed: {e}"))?;
             }
             anyhow::Ok(())
         });
@@ -149,7 +197,12 @@ async fn throughput(pool: &PgPool, events: usize, endpoints: usize) -> anyhow::R
 }
 
 /// Publishes at a steady rate and reads publish → first-attempt latency from the stored rows.
-async fn latency(pool: &PgPool, rate: u32, seconds: u64, endpoint: Uuid) -> anyhow::Result<(i64, f64, f64)> {
+async fn latency(
+    pool: &PgPool,
+    rate: u32,
+    seconds: u64,
+    endpoint: Uuid,
+) -> anyhow::Result<(i64, f64, f64)> {
     let data: Arc<Box<RawValue>> = Arc::new(RawValue::from_string(DATA.into())?);
     let ticks_per_sec = 100u32;
     let per_tick = (rate / ticks_per_sec).max(1);
@@ -160,8 +213,17 @@ async fn latency(pool: &PgPool, rate: u32, seconds: u64, endpoint: Uuid) -> anyh
         for _ in 0..per_tick {
             let (pool, data) = (pool.clone(), data.clone());
             inflight.spawn(async move {
-                let request = PublishRequest { event_type: "bench.latency", data: &data, idempotency_key: None, only_endpoint: None, trigger: None };
-                publish(&pool, request).await.map(|_| ()).map_err(|e| anyhow::anyhow!("publish failed: {e}"))
+                let request = PublishRequest {
+                    event_type: "bench.latency",
+                    data: &data,
+                    idempotency_key: None,
+                    only_endpoint: None,
+                    trigger: None,
+                };
+                publish(&pool, request)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| anyhow::anyhow!("publish failed: {e}"))
             });
         }
         while let Some(done) = inflight.try_join_next() {

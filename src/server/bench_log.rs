@@ -9,20 +9,25 @@ use chrono::Utc;
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
 
-const TYPES: &str = "ARRAY['user.created','user.updated','user.deleted','project.created','project.updated',
+const TYPES: &str =
+    "ARRAY['user.created','user.updated','user.deleted','project.created','project.updated',
     'file.uploaded','payment.succeeded','payment.failed','invoice.purchase','license.assigned',
     'license.revoked','customer.status_changed','project.deleted','webhook.test']";
 
 /// Generates `deliveries` rows (5 per event, one attempt each) spread over 30 days.
 pub async fn generate(pool: &PgPool, deliveries: i64) -> anyhow::Result<()> {
-    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries").fetch_one(pool).await?;
+    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries")
+        .fetch_one(pool)
+        .await?;
     if existing >= deliveries {
         println!("herald bench log: reusing {existing} deliveries already in the database");
         return Ok(());
     }
     let events = deliveries / 5;
     let started = Instant::now();
-    sqlx::query("SELECT herald_ensure_partitions(current_date - 31, current_date + 1)").execute(pool).await?;
+    sqlx::query("SELECT herald_ensure_partitions(current_date - 31, current_date + 1)")
+        .execute(pool)
+        .await?;
     sqlx::query(
         r#"INSERT INTO endpoints (id, name, url, secret_encrypted, created_at)
            SELECT herald_uuid_v7(now() - interval '40 days'), 'Endpoint ' || lpad(n::text, 2, '0') || ' ' || (ARRAY['billing','crm','licenses','analytics','mailer'])[1 + n % 5],
@@ -86,13 +91,22 @@ pub async fn generate(pool: &PgPool, deliveries: i64) -> anyhow::Result<()> {
 }
 
 fn step(what: &str, started: Instant) {
-    println!("herald bench log: {what} done at {:.0} s", started.elapsed().as_secs_f64());
+    println!(
+        "herald bench log: {what} done at {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// Times each view's page query and prints p50/p95 and the plan's scans.
 pub async fn measure(pool: &PgPool, runs: usize) -> anyhow::Result<()> {
-    let endpoint: uuid::Uuid = sqlx::query_scalar("SELECT id FROM endpoints ORDER BY id LIMIT 1 OFFSET 7").fetch_one(pool).await?;
-    let event: uuid::Uuid = sqlx::query_scalar("SELECT event_id FROM deliveries ORDER BY id DESC LIMIT 1 OFFSET 5000").fetch_one(pool).await?;
+    let endpoint: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM endpoints ORDER BY id LIMIT 1 OFFSET 7")
+            .fetch_one(pool)
+            .await?;
+    let event: uuid::Uuid =
+        sqlx::query_scalar("SELECT event_id FROM deliveries ORDER BY id DESC LIMIT 1 OFFSET 5000")
+            .fetch_one(pool)
+            .await?;
     let views: Vec<(&str, String)> = vec![
         ("newest first (no filter)", String::new()),
         ("status=failed", "status=failed".into()),
@@ -103,9 +117,18 @@ pub async fn measure(pool: &PgPool, runs: usize) -> anyhow::Result<()> {
         ("last 24 h", "since=24h".into()),
         ("code=5xx", "code=5xx".into()),
         ("code=none", "code=none".into()),
-        ("failed + endpoint", format!("status=failed&endpoint={endpoint}")),
-        ("failed + license.* + 7 d", "status=failed&event=license.*&since=7d".into()),
-        ("endpoint + 4xx + 24 h", format!("endpoint={endpoint}&code=4xx&since=24h")),
+        (
+            "failed + endpoint",
+            format!("status=failed&endpoint={endpoint}"),
+        ),
+        (
+            "failed + license.* + 7 d",
+            "status=failed&event=license.*&since=7d".into(),
+        ),
+        (
+            "endpoint + 4xx + 24 h",
+            format!("endpoint={endpoint}&code=4xx&since=24h"),
+        ),
         ("sort status desc", "sort=status".into()),
         ("sort code asc", "sort=code&dir=asc".into()),
         ("sort code desc + failed", "sort=code&status=failed".into()),
@@ -122,20 +145,31 @@ pub async fn measure(pool: &PgPool, runs: usize) -> anyhow::Result<()> {
         let query = LogQuery::from_pairs(view.split('&').filter_map(|p| p.split_once('=')));
         let (p50, p95, rows) = time_page(pool, &query, runs).await?;
         // Page 2 (keyset cursor) of the same view.
-        let plan = plan_summary(pool, &query).await.unwrap_or_else(|e| format!("(explain failed: {e})"));
+        let plan = plan_summary(pool, &query)
+            .await
+            .unwrap_or_else(|e| format!("(explain failed: {e})"));
         println!("| {label} | {p50:.1} | {p95:.1} | {rows} | {plan} |");
         if let Some(next) = db::log::page(pool, &query, Utc::now()).await?.next {
-            let page2 = LogQuery { cursor: Some(next), ..query.clone() };
+            let page2 = LogQuery {
+                cursor: Some(next),
+                ..query.clone()
+            };
             let (p50, p95, rows) = time_page(pool, &page2, runs).await?;
             println!("| {label}, next page | {p50:.1} | {p95:.1} | {rows} | keyset |");
         }
     }
     let (p50, p95) = time_detail(pool, runs).await?;
-    println!("| delivery detail (row + body + attempts) | {p50:.1} | {p95:.1} | 1 | primary keys |");
+    println!(
+        "| delivery detail (row + body + attempts) | {p50:.1} | {p95:.1} | 1 | primary keys |"
+    );
     Ok(())
 }
 
-async fn time_page(pool: &PgPool, query: &LogQuery, runs: usize) -> anyhow::Result<(f64, f64, usize)> {
+async fn time_page(
+    pool: &PgPool,
+    query: &LogQuery,
+    runs: usize,
+) -> anyhow::Result<(f64, f64, usize)> {
     let mut times = Vec::with_capacity(runs);
     let mut rows = 0;
     for _ in 0..runs {
@@ -143,19 +177,27 @@ async fn time_page(pool: &PgPool, query: &LogQuery, runs: usize) -> anyhow::Resu
         rows = db::log::page(pool, query, Utc::now()).await?.rows.len();
         times.push(started.elapsed());
     }
-    Ok((percentile(&mut times, 0.5), percentile(&mut times, 0.95), rows))
+    Ok((
+        percentile(&mut times, 0.5),
+        percentile(&mut times, 0.95),
+        rows,
+    ))
 }
 
 async fn time_detail(pool: &PgPool, runs: usize) -> anyhow::Result<(f64, f64)> {
-    let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM deliveries ORDER BY id DESC LIMIT $1 OFFSET 100000")
-        .bind(i64::try_from(runs)?)
-        .fetch_all(pool)
-        .await?;
+    let ids: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT id FROM deliveries ORDER BY id DESC LIMIT $1 OFFSET 100000")
+            .bind(i64::try_from(runs)?)
+            .fetch_all(pool)
+            .await?;
     let mut times = Vec::new();
     for id in ids {
         let started = Instant::now();
         let delivery = db::deliveries::get(pool, id).await?.context("delivery")?;
-        let _: Option<String> = sqlx::query_scalar("SELECT body FROM events WHERE id = $1").bind(delivery.event_id).fetch_optional(pool).await?;
+        let _: Option<String> = sqlx::query_scalar("SELECT body FROM events WHERE id = $1")
+            .bind(delivery.event_id)
+            .fetch_optional(pool)
+            .await?;
         db::deliveries::attempts(pool, id).await?;
         times.push(started.elapsed());
     }
@@ -165,7 +207,10 @@ async fn time_detail(pool: &PgPool, runs: usize) -> anyhow::Result<(f64, f64)> {
 fn percentile(times: &mut [Duration], q: f64) -> f64 {
     times.sort();
     let index = ((times.len() as f64 - 1.0) * q).round() as usize;
-    times.get(index).map(|d| d.as_secs_f64() * 1000.0).unwrap_or_default()
+    times
+        .get(index)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or_default()
 }
 
 /// The distinct scan node types of the page query's plan, e.g. "Index Scan on deliveries_status".
@@ -175,12 +220,25 @@ async fn plan_summary(pool: &PgPool, query: &LogQuery) -> anyhow::Result<String>
         .lines()
         .filter_map(|line| {
             let line = line.trim().trim_start_matches("->").trim();
-            let scan = line.contains("Scan") && (line.contains(" using ") || line.starts_with("Seq Scan"));
+            let scan =
+                line.contains("Scan") && (line.contains(" using ") || line.starts_with("Seq Scan"));
             scan.then(|| {
-                let index = line.split(" using ").nth(1).and_then(|r| r.split_whitespace().next()).map(strip_partition);
+                let index = line
+                    .split(" using ")
+                    .nth(1)
+                    .and_then(|r| r.split_whitespace().next())
+                    .map(strip_partition);
                 match index {
-                    Some(index) => format!("{} {index}", line.split(" using ").next().unwrap_or_default().trim()),
-                    None => line.split(" on ").next().unwrap_or_default().trim().to_string(),
+                    Some(index) => format!(
+                        "{} {index}",
+                        line.split(" using ").next().unwrap_or_default().trim()
+                    ),
+                    None => line
+                        .split(" on ")
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
                 }
             })
         })
@@ -192,8 +250,13 @@ async fn plan_summary(pool: &PgPool, query: &LogQuery) -> anyhow::Result<String>
 
 /// `deliveries_20261101_status_id_idx` → `…status_id_idx` (one line for all day partitions).
 fn strip_partition(index: &str) -> String {
-    match index.split_once('_').and_then(|(table, rest)| rest.split_once('_').map(|(day, tail)| (table, day, tail))) {
-        Some((table, day, tail)) if day.len() == 8 && day.chars().all(|c| c.is_ascii_digit()) => format!("{table}_*_{tail}"),
+    match index
+        .split_once('_')
+        .and_then(|(table, rest)| rest.split_once('_').map(|(day, tail)| (table, day, tail)))
+    {
+        Some((table, day, tail)) if day.len() == 8 && day.chars().all(|c| c.is_ascii_digit()) => {
+            format!("{table}_*_{tail}")
+        }
         _ => index.to_string(),
     }
 }

@@ -41,7 +41,11 @@ pub async fn start(pool: &PgPool, view: &LogQuery, user: Uuid) -> sqlx::Result<J
     let pool_for_job = pool.clone();
     tokio::spawn(async move {
         let outcome = run(&pool_for_job, id, &filter, now, user).await;
-        let status = if outcome.is_ok() { "finished" } else { "failed" };
+        let status = if outcome.is_ok() {
+            "finished"
+        } else {
+            "failed"
+        };
         if let Err(err) = &outcome {
             tracing::error!(job = %id, error = %err, "bulk retry failed");
         }
@@ -51,14 +55,27 @@ pub async fn start(pool: &PgPool, view: &LogQuery, user: Uuid) -> sqlx::Result<J
             .execute(&pool_for_job)
             .await;
     });
-    Ok(JobProgress { id, total: i32::try_from(total).unwrap_or(i32::MAX), done: 0, status: "running".into() })
+    Ok(JobProgress {
+        id,
+        total: i32::try_from(total).unwrap_or(i32::MAX),
+        done: 0,
+        status: "running".into(),
+    })
 }
 
-async fn run(pool: &PgPool, job: Uuid, filter: &LogQuery, now: DateTime<Utc>, user: Uuid) -> sqlx::Result<()> {
+async fn run(
+    pool: &PgPool,
+    job: Uuid,
+    filter: &LogQuery,
+    now: DateTime<Utc>,
+    user: Uuid,
+) -> sqlx::Result<()> {
     let mut below = None;
     loop {
         let ids = db::log::ids_below(pool, filter, now, below, CHUNK).await?;
-        let Some(last) = ids.last().copied() else { return Ok(()) };
+        let Some(last) = ids.last().copied() else {
+            return Ok(());
+        };
         let queued = sqlx::query(
             r#"UPDATE deliveries SET status = 'retrying', next_attempt_at = now(), queued_trigger = 'bulk',
                    queued_by = $2, updated_at = now()
@@ -81,6 +98,14 @@ async fn run(pool: &PgPool, job: Uuid, filter: &LogQuery, now: DateTime<Utc>, us
 
 pub async fn progress(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<JobProgress>> {
     let row: Option<(Uuid, i32, i32, String)> =
-        sqlx::query_as("SELECT id, total, done, status FROM bulk_jobs WHERE id = $1").bind(id).fetch_optional(pool).await?;
-    Ok(row.map(|(id, total, done, status)| JobProgress { id, total, done, status }))
+        sqlx::query_as("SELECT id, total, done, status FROM bulk_jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(id, total, done, status)| JobProgress {
+        id,
+        total,
+        done,
+        status,
+    }))
 }

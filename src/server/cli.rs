@@ -23,12 +23,17 @@ pub async fn run() -> ExitCode {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<()> {
     if let Command::Receiver(args) = cli.command {
-        return receiver::Receiver::new(args.secret, true).serve(args.listen).await;
+        return receiver::Receiver::new(args.secret, true)
+            .serve(args.listen)
+            .await;
     }
     let pool = db::connect(&cli.database_url).await?;
     db::migrate(&pool).await?;
@@ -60,7 +65,11 @@ async fn create_admin(pool: &sqlx::PgPool, args: CreateAdminArgs) -> anyhow::Res
     let role = Role::parse(&args.role).context("--role must be owner, admin or member")?;
     let hash = auth::password::hash(args.password).await?;
     let created = db::users::upsert(pool, &email, &hash, role).await?;
-    let verb = if created { "created" } else { "updated (password and role reset)" };
+    let verb = if created {
+        "created"
+    } else {
+        "updated (password and role reset)"
+    };
     println!("herald: user {email} with role {role} {verb}");
     Ok(())
 }

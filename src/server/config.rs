@@ -6,7 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "herald", version, about = "Self-hosted webhook delivery with an admin portal")]
+#[command(
+    name = "herald",
+    version,
+    about = "Self-hosted webhook delivery with an admin portal"
+)]
 pub struct Cli {
     /// PostgreSQL connection URL.
     #[arg(
@@ -124,7 +128,11 @@ pub struct DispatchArgs {
     pub retention_days: u32,
 
     /// Concurrent claim-send-record loops in this process.
-    #[arg(long = "dispatch-lanes", env = "HERALD_DISPATCH_LANES", default_value_t = 4)]
+    #[arg(
+        long = "dispatch-lanes",
+        env = "HERALD_DISPATCH_LANES",
+        default_value_t = 4
+    )]
     pub lanes: usize,
 
     /// Deliveries claimed per batch.
@@ -196,31 +204,15 @@ pub struct CreateAdminArgs {
 
 /// The URL with any password replaced, for messages and logs.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let Some((credentials, host)) = rest.rsplit_once('@') else { return url.to_string() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_string();
+    };
     match credentials.split_once(':') {
         Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_never_reach_messages() {
-        assert_eq!(redact_url("postgres://herald:s3cret@db:5432/herald"), "postgres://herald:***@db:5432/herald");
-        assert_eq!(redact_url("postgres://postgres@127.0.0.1/herald"), "postgres://postgres@127.0.0.1/herald");
-        assert_eq!(redact_url("not a url"), "not a url");
-    }
-
-    #[test]
-    fn bad_flags_are_usage_errors() {
-        let err = Cli::try_parse_from(["herald", "create-admin", "--email", "a@b.c", "--password", "x", "--role", "root"]);
-        assert!(err.is_err());
-        let ok = Cli::try_parse_from(["herald", "serve", "--demo", "--listen", "127.0.0.1:0"]).unwrap();
-        assert!(matches!(ok.command, Command::Serve(ServeArgs { demo: true, .. })));
     }
 }
 
@@ -229,14 +221,18 @@ impl DispatchArgs {
     pub fn dispatch_config(&self) -> anyhow::Result<crate::server::dispatcher::DispatchConfig> {
         use crate::domain::retry::{RetryPolicy, parse_schedule};
         use std::time::Duration;
-        let schedule = parse_schedule(&self.retry_schedule).map_err(|e| anyhow::anyhow!("--retry-schedule: {e}"))?;
+        let schedule = parse_schedule(&self.retry_schedule)
+            .map_err(|e| anyhow::anyhow!("--retry-schedule: {e}"))?;
         let timeout = Duration::from_millis(self.timeout_ms.clamp(100, 120_000));
         Ok(crate::server::dispatcher::DispatchConfig {
             lanes: self.lanes.clamp(1, 64),
             batch_size: self.batch_size.clamp(1, 5_000),
             lease: timeout * 3 + Duration::from_secs(30),
             timeout,
-            policy: RetryPolicy { schedule, ..RetryPolicy::default() },
+            policy: RetryPolicy {
+                schedule,
+                ..RetryPolicy::default()
+            },
             poll_interval: Duration::from_millis(500),
             max_in_flight: self.max_in_flight.clamp(1, 100_000),
             disable_after: Duration::from_secs(self.disable_after_hours.max(1) * 3600),
@@ -257,5 +253,44 @@ impl DispatchArgs {
             cidrs.push(Cidr::parse("::1/128").map_err(anyhow::Error::msg)?);
         }
         Ok(cidrs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact_url("postgres://herald:s3cret@db:5432/herald"),
+            "postgres://herald:***@db:5432/herald"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/herald"),
+            "postgres://postgres@127.0.0.1/herald"
+        );
+        assert_eq!(redact_url("not a url"), "not a url");
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        let err = Cli::try_parse_from([
+            "herald",
+            "create-admin",
+            "--email",
+            "a@b.c",
+            "--password",
+            "x",
+            "--role",
+            "root",
+        ]);
+        assert!(err.is_err());
+        let ok =
+            Cli::try_parse_from(["herald", "serve", "--demo", "--listen", "127.0.0.1:0"]).unwrap();
+        assert!(matches!(
+            ok.command,
+            Command::Serve(ServeArgs { demo: true, .. })
+        ));
     }
 }

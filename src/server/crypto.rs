@@ -26,22 +26,29 @@ impl SecretBox {
         if key.len() != 32 {
             bail!("the secret key must be 32 bytes (base64 of 32 random bytes)");
         }
-        Ok(Self { cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key)) })
+        Ok(Self {
+            cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key)),
+        })
     }
 
     /// From `--secret-key` when given, else from `<data_dir>/secret.key`, created on first use.
     pub fn load(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
         if let Some(encoded) = configured {
-            let key = BASE64.decode(encoded.trim()).context("HERALD_SECRET_KEY is not base64")?;
+            let key = BASE64
+                .decode(encoded.trim())
+                .context("HERALD_SECRET_KEY is not base64")?;
             return Self::new(&key);
         }
         let path = data_dir.join("secret.key");
         if let Ok(existing) = std::fs::read_to_string(&path) {
-            let key = BASE64.decode(existing.trim()).with_context(|| format!("{} is not base64", path.display()))?;
+            let key = BASE64
+                .decode(existing.trim())
+                .with_context(|| format!("{} is not base64", path.display()))?;
             return Self::new(&key);
         }
         let key = Aes256Gcm::generate_key(OsRng);
-        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
         write_private(&path, &BASE64.encode(key))?;
         tracing::info!(path = %path.display(), "generated a new key for endpoint secrets");
         Self::new(&key)
@@ -49,7 +56,10 @@ impl SecretBox {
 
     pub fn encrypt(&self, plaintext: &str) -> Vec<u8> {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let sealed = self.cipher.encrypt(&nonce, plaintext.as_bytes()).expect("AES-GCM encryption cannot fail");
+        let sealed = self
+            .cipher
+            .encrypt(&nonce, plaintext.as_bytes())
+            .expect("AES-GCM encryption cannot fail");
         [nonce.as_slice(), &sealed].concat()
     }
 
@@ -72,7 +82,9 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
     file.write_all(contents.as_bytes())?;
     Ok(())
 }

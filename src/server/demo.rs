@@ -4,14 +4,14 @@
 
 use super::crypto::SecretBox;
 use super::publish::{PublishRequest, publish};
-use std::net::SocketAddr;
-use tokio::sync::watch;
 use crate::domain::event::envelope;
 use crate::domain::signing::secret_from_key;
 use anyhow::Context;
 use chrono::{Duration, Utc};
 use rand::{Rng, RngCore};
 use sqlx::{PgPool, Postgres, Transaction};
+use std::net::SocketAddr;
+use tokio::sync::watch;
 use uuid::Uuid;
 
 struct DemoEndpoint {
@@ -23,29 +23,68 @@ struct DemoEndpoint {
 }
 
 const ENDPOINTS: &[DemoEndpoint] = &[
-    DemoEndpoint { name: "Billing service", url: "https://billing.example.com/webhooks/herald", types: &["payment.succeeded", "payment.failed", "invoice.purchase"], failure_rate: 10 },
-    DemoEndpoint { name: "CRM sync", url: "https://crm.example.org/api/hooks", types: &[], failure_rate: 30 },
-    DemoEndpoint { name: "License server", url: "https://licenses.example.net/events", types: &["license.assigned", "license.revoked", "customer.status_changed"], failure_rate: 60 },
+    DemoEndpoint {
+        name: "Billing service",
+        url: "https://billing.example.com/webhooks/herald",
+        types: &["payment.succeeded", "payment.failed", "invoice.purchase"],
+        failure_rate: 10,
+    },
+    DemoEndpoint {
+        name: "CRM sync",
+        url: "https://crm.example.org/api/hooks",
+        types: &[],
+        failure_rate: 30,
+    },
+    DemoEndpoint {
+        name: "License server",
+        url: "https://licenses.example.net/events",
+        types: &[
+            "license.assigned",
+            "license.revoked",
+            "customer.status_changed",
+        ],
+        failure_rate: 60,
+    },
 ];
 
 const EVENT_TYPES: &[&str] = &[
-    "user.created", "user.updated", "payment.succeeded", "payment.failed", "invoice.purchase",
-    "license.assigned", "license.revoked", "customer.status_changed", "file.uploaded",
+    "user.created",
+    "user.updated",
+    "payment.succeeded",
+    "payment.failed",
+    "invoice.purchase",
+    "license.assigned",
+    "license.revoked",
+    "customer.status_changed",
+    "file.uploaded",
 ];
 
 /// Loads the demo data unless the database already has endpoints. `addr` is where this
 /// server listens: one demo endpoint points at the receiver mounted at `/demo/receiver`, so
 /// live deliveries succeed.
 pub async fn load(pool: &PgPool, secrets: &SecretBox, addr: SocketAddr) -> anyhow::Result<()> {
-    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM endpoints").fetch_one(pool).await?;
+    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM endpoints")
+        .fetch_one(pool)
+        .await?;
     if existing > 0 {
         return Ok(());
     }
-    sqlx::query("SELECT herald_ensure_partitions(current_date - 3, current_date)").execute(pool).await?;
+    sqlx::query("SELECT herald_ensure_partitions(current_date - 3, current_date)")
+        .execute(pool)
+        .await?;
     let mut tx = pool.begin().await?;
     let mut endpoint_ids = Vec::new();
     for endpoint in ENDPOINTS {
-        endpoint_ids.push(insert_endpoint(&mut tx, endpoint.name, endpoint.url, endpoint.types, secrets).await?);
+        endpoint_ids.push(
+            insert_endpoint(
+                &mut tx,
+                endpoint.name,
+                endpoint.url,
+                endpoint.types,
+                secrets,
+            )
+            .await?,
+        );
     }
     let local_url = format!("http://{addr}/demo/receiver/hooks");
     insert_endpoint(&mut tx, "Local receiver", &local_url, &[], secrets).await?;
@@ -58,13 +97,24 @@ pub async fn load(pool: &PgPool, secrets: &SecretBox, addr: SocketAddr) -> anyho
         let event_id = insert_event(&mut tx, event_type, created_at, n).await?;
         for (endpoint, endpoint_id) in ENDPOINTS.iter().zip(&endpoint_ids) {
             if endpoint.types.is_empty() || endpoint.types.contains(&event_type) {
-                insert_delivery(&mut tx, event_id, (*endpoint_id, endpoint.url), event_type, created_at, endpoint.failure_rate).await?;
+                insert_delivery(
+                    &mut tx,
+                    event_id,
+                    (*endpoint_id, endpoint.url),
+                    event_type,
+                    created_at,
+                    endpoint.failure_rate,
+                )
+                .await?;
                 count += 1;
             }
         }
     }
     tx.commit().await.context("saving demo data")?;
-    println!("herald: demo data loaded ({} endpoints, 60 events, {count} deliveries)", ENDPOINTS.len() + 1);
+    println!(
+        "herald: demo data loaded ({} endpoints, 60 events, {count} deliveries)",
+        ENDPOINTS.len() + 1
+    );
     Ok(())
 }
 
@@ -78,9 +128,20 @@ pub async fn ticker(pool: PgPool, mut shutdown: watch::Receiver<bool>) {
         }
         n += 1;
         let event_type = EVENT_TYPES[n % EVENT_TYPES.len()];
-        let text = format!(r#"{{"demo":true,"live":{n},"customer_id":"cus_{:04}"}}"#, 2000 + n);
-        let Ok(data) = serde_json::value::RawValue::from_string(text) else { continue };
-        let request = PublishRequest { event_type, data: &data, idempotency_key: None, only_endpoint: None, trigger: None };
+        let text = format!(
+            r#"{{"demo":true,"live":{n},"customer_id":"cus_{:04}"}}"#,
+            2000 + n
+        );
+        let Ok(data) = serde_json::value::RawValue::from_string(text) else {
+            continue;
+        };
+        let request = PublishRequest {
+            event_type,
+            data: &data,
+            idempotency_key: None,
+            only_endpoint: None,
+            trigger: None,
+        };
         if let Err(err) = publish(&pool, request).await {
             tracing::warn!(error = %err, "demo ticker could not publish");
         }
@@ -113,9 +174,17 @@ async fn insert_endpoint(
     Ok(id)
 }
 
-async fn insert_event(tx: &mut Transaction<'_, Postgres>, event_type: &str, created_at: chrono::DateTime<Utc>, n: usize) -> anyhow::Result<Uuid> {
+async fn insert_event(
+    tx: &mut Transaction<'_, Postgres>,
+    event_type: &str,
+    created_at: chrono::DateTime<Utc>,
+    n: usize,
+) -> anyhow::Result<Uuid> {
     let id = uuid_at(created_at);
-    let data = format!(r#"{{"demo":true,"sequence":{n},"customer_id":"cus_{:04}"}}"#, 1000 + n);
+    let data = format!(
+        r#"{{"demo":true,"sequence":{n},"customer_id":"cus_{:04}"}}"#,
+        1000 + n
+    );
     sqlx::query("INSERT INTO events (id, type, body, created_at) VALUES ($1, $2, $3, $4)")
         .bind(id)
         .bind(event_type)
@@ -149,10 +218,17 @@ async fn insert_delivery(
     };
     let id = uuid_at(created_at);
     let last_code = *codes.last().unwrap_or(&None);
-    let last_class = if last_code.is_none() { Some("connect") } else if status == "succeeded" { None } else { Some("http_status") };
+    let last_class = if last_code.is_none() {
+        Some("connect")
+    } else if status == "succeeded" {
+        None
+    } else {
+        Some("http_status")
+    };
     let offsets = [0i64, 60, 360, 1860];
     let last_at = created_at + Duration::seconds(offsets[codes.len() - 1]);
-    let next_at = (status == "retrying").then(|| Utc::now() + Duration::minutes(rng.gen_range(1..5)));
+    let next_at =
+        (status == "retrying").then(|| Utc::now() + Duration::minutes(rng.gen_range(1..5)));
     sqlx::query(
         r#"INSERT INTO deliveries (id, event_id, endpoint_id, event_type, status, attempt_count,
                next_attempt_at, last_attempt_at, last_response_status, last_error_class,
@@ -174,7 +250,14 @@ async fn insert_delivery(
     .execute(&mut **tx)
     .await?;
     for (n, code) in codes.iter().enumerate() {
-        insert_attempt(tx, (id, url), n as i32 + 1, created_at + Duration::seconds(offsets[n]), *code).await?;
+        insert_attempt(
+            tx,
+            (id, url),
+            n as i32 + 1,
+            created_at + Duration::seconds(offsets[n]),
+            *code,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -188,10 +271,17 @@ async fn insert_attempt(
 ) -> anyhow::Result<()> {
     let (body, class, message) = match code {
         Some(200) => (Some(r#"{"received":true}"#), None, None),
-        Some(_) => (Some(r#"{"error":"upstream unavailable"}"#), Some("http_status"), Some("endpoint answered with an error status")),
+        Some(_) => (
+            Some(r#"{"error":"upstream unavailable"}"#),
+            Some("http_status"),
+            Some("endpoint answered with an error status"),
+        ),
         None => (None, Some("connect"), Some("connection refused")),
     };
-    let headers = serde_json::json!([["content-type", "application/json"], ["user-agent", concat!("Herald/", env!("CARGO_PKG_VERSION"))]]);
+    let headers = serde_json::json!([
+        ["content-type", "application/json"],
+        ["user-agent", concat!("Herald/", env!("CARGO_PKG_VERSION"))]
+    ]);
     sqlx::query(
         r#"INSERT INTO delivery_attempts (id, delivery_id, attempt_number, trigger, started_at,
                duration_ms, request_url, request_headers, response_status, response_headers,
@@ -217,6 +307,10 @@ async fn insert_attempt(
 
 /// A UUID v7 carrying `at` as its timestamp, so backdated rows land in the right partition.
 fn uuid_at(at: chrono::DateTime<Utc>) -> Uuid {
-    let ts = uuid::Timestamp::from_unix(uuid::NoContext, at.timestamp() as u64, at.timestamp_subsec_nanos());
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        at.timestamp() as u64,
+        at.timestamp_subsec_nanos(),
+    );
     Uuid::new_v7(ts)
 }

@@ -44,7 +44,11 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
 
     let (stop, stopped) = watch::channel(false);
     let mut background = tokio::task::JoinSet::new();
-    background.spawn(jobs::maintain(pool.clone(), args.dispatch.retention_days, stopped.clone()));
+    background.spawn(jobs::maintain(
+        pool.clone(),
+        args.dispatch.retention_days,
+        stopped.clone(),
+    ));
     background.spawn(metrics::sample_queue(pool.clone()));
     if args.demo {
         background.spawn(demo::ticker(pool.clone(), stopped.clone()));
@@ -52,8 +56,17 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
     let dispatcher = if args.no_dispatcher {
         None
     } else {
-        let sender = Sender::new(Duration::from_millis(args.dispatch.connect_timeout_ms), allowlist, 64)?;
-        let dispatcher = Dispatcher::new(pool.clone(), sender, state.settings.secrets.clone(), dispatch);
+        let sender = Sender::new(
+            Duration::from_millis(args.dispatch.connect_timeout_ms),
+            allowlist,
+            64,
+        )?;
+        let dispatcher = Dispatcher::new(
+            pool.clone(),
+            sender,
+            state.settings.secrets.clone(),
+            dispatch,
+        );
         Some(tokio::spawn(dispatcher.run(stopped.clone())))
     };
 
@@ -65,13 +78,19 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
         println!("herald: shutting down (finishing in-flight attempts)");
         let _ = stop.send(true);
     });
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async move {
-            let _ = http_stopped.changed().await;
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = http_stopped.changed().await;
+    })
+    .await?;
     if let Some(dispatcher) = dispatcher {
-        dispatcher.await.context("dispatcher task")?.context("dispatcher")?;
+        dispatcher
+            .await
+            .context("dispatcher task")?
+            .context("dispatcher")?;
     }
     background.abort_all();
     println!("herald: stopped");
@@ -79,7 +98,9 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
 }
 
 fn build_state(pool: PgPool, args: &ServeArgs) -> anyhow::Result<AppState> {
-    let mut leptos_options = get_configuration(None).context("reading the Leptos configuration")?.leptos_options;
+    let mut leptos_options = get_configuration(None)
+        .context("reading the Leptos configuration")?
+        .leptos_options;
     leptos_options.site_addr = args.listen;
     leptos_options.site_root = site_root(args).to_string_lossy().into_owned().into();
     let settings = Settings {
@@ -90,7 +111,11 @@ fn build_state(pool: PgPool, args: &ServeArgs) -> anyhow::Result<AppState> {
         allow_http: args.dispatch.allow_http || args.demo,
         login_limiter: Default::default(),
     };
-    Ok(AppState { leptos_options, pool, settings: Arc::new(settings) })
+    Ok(AppState {
+        leptos_options,
+        pool,
+        settings: Arc::new(settings),
+    })
 }
 
 /// `--site-root`, else `target/site` beside the binary's `target/<profile>/` folder, else
@@ -119,12 +144,22 @@ pub fn router(state: AppState, portal: bool, demo: bool) -> Router {
         let context_state = state.clone();
         let options = state.leptos_options.clone();
         app = app
-            .leptos_routes_with_context(&state, routes, move || provide_context(context_state.clone()), move || shell(options.clone()))
+            .leptos_routes_with_context(
+                &state,
+                routes,
+                move || provide_context(context_state.clone()),
+                move || shell(options.clone()),
+            )
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     }
-    let mut app = app.layer(middleware::from_fn(refuse_cross_site)).with_state(state);
+    let mut app = app
+        .layer(middleware::from_fn(refuse_cross_site))
+        .with_state(state);
     if demo {
-        app = app.nest_service("/demo/receiver", super::receiver::Receiver::new(None, true).router());
+        app = app.nest_service(
+            "/demo/receiver",
+            super::receiver::Receiver::new(None, true).router(),
+        );
     }
     app
 }
@@ -132,7 +167,10 @@ pub fn router(state: AppState, portal: bool, demo: bool) -> Router {
 /// Refuses cross-site writes (server functions are POSTs): a browser sends `Origin` on every
 /// POST, and it must name this host. Requests without `Origin` (curl, API clients) pass.
 async fn refuse_cross_site(request: Request<Body>, next: Next) -> Response {
-    if request.method() != Method::GET && request.method() != Method::HEAD && !same_origin(request.headers()) {
+    if request.method() != Method::GET
+        && request.method() != Method::HEAD
+        && !same_origin(request.headers())
+    {
         return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
     }
     next.run(request).await
@@ -142,8 +180,13 @@ fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true; // not a browser cross-site request (curl, server-side calls)
     };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    origin.split_once("://").is_some_and(|(_, rest)| rest == host)
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest == host)
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -159,7 +202,11 @@ pub async fn bootstrap_owner(pool: &PgPool) -> anyhow::Result<()> {
         return Ok(());
     }
     let email = "owner@herald.local";
-    let password: String = rand::thread_rng().sample_iter(&Alphanumeric).take(20).map(char::from).collect();
+    let password: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect();
     let hash = auth::password::hash(password.clone()).await?;
     db::users::upsert(pool, email, &hash, Role::Owner).await?;
     println!("herald: first start, created owner {email} with password {password}");

@@ -16,7 +16,9 @@ pub fn install() -> PrometheusHandle {
             PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Full("herald_delivery_latency_seconds".into()),
-                    &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0, 600.0],
+                    &[
+                        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0, 600.0,
+                    ],
                 )
                 .and_then(|builder| builder.install_recorder())
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle())
@@ -25,7 +27,10 @@ pub fn install() -> PrometheusHandle {
 }
 
 pub fn render() -> String {
-    HANDLE.get().map(PrometheusHandle::render).unwrap_or_default()
+    HANDLE
+        .get()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default()
 }
 
 pub fn record_batch(batch: &Batch) {
@@ -35,8 +40,11 @@ pub fn record_batch(batch: &Batch) {
         if attempt.attempt_number == 1 {
             // Time from publish (the delivery id is a UUID v7 stamped at publish) to first attempt.
             if let Some(published) = uuid_time(attempt.delivery_id) {
-                let latency = (attempt.started_at - published).to_std().unwrap_or_default();
-                metrics::histogram!("herald_delivery_latency_seconds").record(latency.as_secs_f64());
+                let latency = (attempt.started_at - published)
+                    .to_std()
+                    .unwrap_or_default();
+                metrics::histogram!("herald_delivery_latency_seconds")
+                    .record(latency.as_secs_f64());
             }
         }
     }

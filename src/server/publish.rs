@@ -36,14 +36,18 @@ pub struct Published {
 }
 
 pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Published, AppError> {
-    let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM event_types WHERE name = $1)")
-        .bind(request.event_type)
-        .fetch_one(pool)
-        .await?;
+    let known: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM event_types WHERE name = $1)")
+            .bind(request.event_type)
+            .fetch_one(pool)
+            .await?;
     if !known {
         return Err(AppError::field(
             "type",
-            format!("unknown event type {:?}; add it to the event-type catalog first", request.event_type),
+            format!(
+                "unknown event type {:?}; add it to the event-type catalog first",
+                request.event_type
+            ),
         ));
     }
     let id = Uuid::now_v7();
@@ -51,7 +55,10 @@ pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Publi
     let mut tx = pool.begin().await?;
     if let Some(key) = request.idempotency_key {
         if key.is_empty() || key.len() > 200 {
-            return Err(AppError::field("idempotency_key", "must be 1 to 200 characters"));
+            return Err(AppError::field(
+                "idempotency_key",
+                "must be 1 to 200 characters",
+            ));
         }
         let claimed: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO idempotency_keys (key, event_id) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING event_id",
@@ -73,7 +80,9 @@ pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Publi
         .bind(created_at)
         .execute(&mut *tx)
         .await?;
-    let (trigger, by) = request.trigger.map_or((None, None), |(t, by)| (Some(t), by));
+    let (trigger, by) = request
+        .trigger
+        .map_or((None, None), |(t, by)| (Some(t), by));
     let deliveries = sqlx::query(
         r#"INSERT INTO deliveries (id, event_id, endpoint_id, event_type, status, next_attempt_at,
                queued_trigger, queued_by, created_at)
@@ -93,7 +102,10 @@ pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Publi
     .await?
     .rows_affected();
     if deliveries > 0 {
-        sqlx::query("SELECT pg_notify($1, '')").bind(WAKE_CHANNEL).execute(&mut *tx).await?;
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(WAKE_CHANNEL)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(Published {
@@ -118,5 +130,12 @@ async fn existing(pool: &PgPool, key: &str) -> Result<Published, AppError> {
     let (uuid, event_type, created_at, deliveries) = row.ok_or(AppError::Conflict(
         "this idempotency key belongs to an event that has been removed by retention".into(),
     ))?;
-    Ok(Published { id: crate::domain::ids::event_ref(uuid), event_type, created_at, deliveries, created: false, uuid })
+    Ok(Published {
+        id: crate::domain::ids::event_ref(uuid),
+        event_type,
+        created_at,
+        deliveries,
+        created: false,
+        uuid,
+    })
 }

@@ -65,7 +65,13 @@ pub struct Receiver {
 impl Receiver {
     /// `record = false` only counts requests (for benchmarks).
     pub fn new(secret: Option<String>, record: bool) -> Self {
-        Self { secret, record, mode: Arc::default(), requests: Arc::default(), count: Arc::default() }
+        Self {
+            secret,
+            record,
+            mode: Arc::default(),
+            requests: Arc::default(),
+            count: Arc::default(),
+        }
     }
 
     pub fn count(&self) -> u64 {
@@ -102,21 +108,40 @@ impl Receiver {
     /// Serves on `addr` until the process ends.
     pub async fn serve(self, addr: SocketAddr) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        println!("herald receiver: listening on http://{}", listener.local_addr()?);
+        println!(
+            "herald receiver: listening on http://{}",
+            listener.local_addr()?
+        );
         axum::serve(listener, self.router()).await?;
         Ok(())
     }
 
     fn verify(&self, headers: &HeaderMap, body: &str) -> (Option<bool>, Option<bool>) {
-        let Some(secret) = &self.secret else { return (None, None) };
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let Some(secret) = &self.secret else {
+            return (None, None);
+        };
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
         let standard = match (secret_key(secret), text("webhook-timestamp").parse::<i64>()) {
-            (Ok(key), Ok(ts)) => verify_standard(&key, &text("webhook-id"), ts, body, &text("webhook-signature")),
+            (Ok(key), Ok(ts)) => verify_standard(
+                &key,
+                &text("webhook-id"),
+                ts,
+                body,
+                &text("webhook-signature"),
+            ),
             _ => false,
         };
         let legacy_sig = text("x-webhook-signature");
         let legacy = (!legacy_sig.is_empty()).then(|| {
-            let ts = text("x-webhook-timestamp").parse::<i64>().unwrap_or_default();
+            let ts = text("x-webhook-timestamp")
+                .parse::<i64>()
+                .unwrap_or_default();
             verify_legacy(SignatureScheme::Timestamped, secret, ts, body, &legacy_sig)
                 || verify_legacy(SignatureScheme::Body, secret, ts, body, &legacy_sig)
         });
@@ -124,7 +149,12 @@ impl Receiver {
     }
 }
 
-async fn receive(State(receiver): State<Receiver>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn receive(
+    State(receiver): State<Receiver>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     receiver.count.fetch_add(1, Ordering::Relaxed);
     let mode = receiver.mode.lock().map(|m| m.clone()).unwrap_or_default();
     if receiver.record {
@@ -132,7 +162,15 @@ async fn receive(State(receiver): State<Receiver>, uri: Uri, headers: HeaderMap,
         let (standard, legacy) = receiver.verify(&headers, &body);
         let received = Received {
             path: uri.path().to_string(),
-            headers: headers.iter().map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
             body,
             standard_signature_valid: standard,
             legacy_signature_valid: legacy,
@@ -148,10 +186,13 @@ async fn receive(State(receiver): State<Receiver>, uri: Uri, headers: HeaderMap,
     match mode.mode {
         ModeKind::Ok => StatusCode::OK.into_response(),
         ModeKind::Status => {
-            let status = StatusCode::from_u16(mode.status.unwrap_or(500)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let status = StatusCode::from_u16(mode.status.unwrap_or(500))
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut response = (status, mode.body.unwrap_or_default()).into_response();
             for (name, value) in &mode.headers {
-                if let (Ok(name), Ok(value)) = (name.parse::<axum::http::HeaderName>(), value.parse()) {
+                if let (Ok(name), Ok(value)) =
+                    (name.parse::<axum::http::HeaderName>(), value.parse())
+                {
                     response.headers_mut().insert(name, value);
                 }
             }
@@ -167,7 +208,13 @@ async fn receive(State(receiver): State<Receiver>, uri: Uri, headers: HeaderMap,
 }
 
 async fn list(State(receiver): State<Receiver>) -> Json<Vec<Received>> {
-    Json(receiver.requests.lock().map(|r| r.clone()).unwrap_or_default())
+    Json(
+        receiver
+            .requests
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default(),
+    )
 }
 
 async fn clear(State(receiver): State<Receiver>) -> StatusCode {

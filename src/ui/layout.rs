@@ -29,7 +29,11 @@ pub fn AdminLayout() -> impl IntoView {
 #[component]
 fn ToLogin() -> impl IntoView {
     let here = use_location();
-    let target = format!("{}{}", here.pathname.get_untracked(), here.search.get_untracked());
+    let target = format!(
+        "{}{}",
+        here.pathname.get_untracked(),
+        here.search.get_untracked()
+    );
     let next = crate::domain::log_query::encode_component(&target);
     view! { <Redirect path=format!("/login?next={next}") /> }
 }

@@ -35,7 +35,11 @@ pub fn test_state(pool: PgPool) -> AppState {
         allow_http: true,
         login_limiter: Default::default(),
     };
-    AppState { leptos_options, pool, settings: Arc::new(settings) }
+    AppState {
+        leptos_options,
+        pool,
+        settings: Arc::new(settings),
+    }
 }
 
 /// Serves the full router on 127.0.0.1:<random port>. The client never follows redirects, so
@@ -44,9 +48,23 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = http::router(test_state(pool.clone()), true, false);
-    tokio::spawn(async move { axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap() });
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { base: format!("http://{addr}"), client, pool }
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        base: format!("http://{addr}"),
+        client,
+        pool,
+    }
 }
 
 pub async fn create_user(pool: &PgPool, email: &str, password: &str, role: Role) {
@@ -87,7 +105,12 @@ pub async fn session_cookie(app: &TestApp, email: &str, password: &str) -> Strin
 }
 
 /// An endpoint with one event and one delivery in the given status; returns (endpoint, delivery).
-pub async fn delivery_fixture(pool: &PgPool, endpoint_name: &str, status: &str, code: Option<i16>) -> (Uuid, Uuid) {
+pub async fn delivery_fixture(
+    pool: &PgPool,
+    endpoint_name: &str,
+    status: &str,
+    code: Option<i16>,
+) -> (Uuid, Uuid) {
     let endpoint = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO endpoints (id, name, url, secret_encrypted) VALUES ($1, $2, 'https://hooks.example.com/in', '\\x00')",
@@ -98,11 +121,13 @@ pub async fn delivery_fixture(pool: &PgPool, endpoint_name: &str, status: &str, 
     .await
     .unwrap();
     let event = Uuid::now_v7();
-    sqlx::query("INSERT INTO events (id, type, body, created_at) VALUES ($1, 'user.created', '{}', now())")
-        .bind(event)
-        .execute(pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO events (id, type, body, created_at) VALUES ($1, 'user.created', '{}', now())",
+    )
+    .bind(event)
+    .execute(pool)
+    .await
+    .unwrap();
     let delivery = Uuid::now_v7();
     sqlx::query(
         r#"INSERT INTO deliveries (id, event_id, endpoint_id, event_type, status, attempt_count,

@@ -16,18 +16,27 @@ use sqlx::PgPool;
 /// The user signed in on this request, from the session cookie.
 pub async fn current_user() -> Result<CurrentUser, AppError> {
     let state = AppState::from_context()?;
-    let headers: HeaderMap = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
+    let headers: HeaderMap = leptos_axum::extract()
+        .await
+        .map_err(|_| AppError::Internal)?;
     user_from_headers(&state.pool, &headers).await
 }
 
-pub async fn user_from_headers(pool: &PgPool, headers: &HeaderMap) -> Result<CurrentUser, AppError> {
+pub async fn user_from_headers(
+    pool: &PgPool,
+    headers: &HeaderMap,
+) -> Result<CurrentUser, AppError> {
     let token = session::token_from_headers(headers).ok_or(AppError::Unauthorized)?;
-    db::sessions::user(pool, &session::token_hash(&token)).await?.ok_or(AppError::Unauthorized)
+    db::sessions::user(pool, &session::token_hash(&token))
+        .await?
+        .ok_or(AppError::Unauthorized)
 }
 
 /// The signed-in user if their role is at least `required`; otherwise 401 or 403.
 pub async fn require(required: Role) -> Result<CurrentUser, AppError> {
-    let outcome = current_user().await.and_then(|user| check_role(user, required));
+    let outcome = current_user()
+        .await
+        .and_then(|user| check_role(user, required));
     if let Err(err) = &outcome {
         set_status(err);
     }
@@ -35,7 +44,11 @@ pub async fn require(required: Role) -> Result<CurrentUser, AppError> {
 }
 
 pub fn check_role(user: CurrentUser, required: Role) -> Result<CurrentUser, AppError> {
-    if user.role.allows(required) { Ok(user) } else { Err(AppError::forbidden_role(required)) }
+    if user.role.allows(required) {
+        Ok(user)
+    } else {
+        Err(AppError::forbidden_role(required))
+    }
 }
 
 /// Sets the response status for an error when a server function is called as an API (by the
@@ -43,12 +56,18 @@ pub fn check_role(user: CurrentUser, required: Role) -> Result<CurrentUser, AppE
 /// there the page shows the error, or Leptos redirects back to the form.
 pub fn set_status(err: &AppError) {
     let wants_html = use_context::<http::request::Parts>().is_some_and(|parts| {
-        parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
     });
     if wants_html {
         return;
     }
     if let Some(response) = use_context::<ResponseOptions>() {
-        response.set_status(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        response.set_status(
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        );
     }
 }

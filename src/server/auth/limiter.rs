@@ -41,7 +41,10 @@ impl LoginLimiter {
 
     /// A successful sign-in clears the account's count (not the address's).
     pub fn clear(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
     }
 }
 
@@ -52,16 +55,30 @@ mod tests {
     #[test]
     fn ten_failures_lock_the_account_for_the_window() {
         let limiter = LoginLimiter::default();
-        let keys = vec!["account:ada@example.com".to_string(), "ip:10.0.0.1".to_string()];
+        let keys = vec![
+            "account:ada@example.com".to_string(),
+            "ip:10.0.0.1".to_string(),
+        ];
         let start = Instant::now();
         for _ in 0..MAX_FAILURES {
             assert!(limiter.check(&keys, start).is_ok());
             limiter.record_failure(&keys, start);
         }
         assert_eq!(limiter.check(&keys, start), Err(AppError::RateLimited));
-        assert_eq!(limiter.check(&["ip:10.0.0.1".to_string()], start), Err(AppError::RateLimited), "the address too");
-        assert!(limiter.check(&keys, start + WINDOW).is_ok(), "the window moves on");
+        assert_eq!(
+            limiter.check(&["ip:10.0.0.1".to_string()], start),
+            Err(AppError::RateLimited),
+            "the address too"
+        );
+        assert!(
+            limiter.check(&keys, start + WINDOW).is_ok(),
+            "the window moves on"
+        );
         limiter.clear("account:ada@example.com");
-        assert!(limiter.check(&["account:ada@example.com".to_string()], start).is_ok());
+        assert!(
+            limiter
+                .check(&["account:ada@example.com".to_string()], start)
+                .is_ok()
+        );
     }
 }

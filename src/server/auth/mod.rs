@@ -15,7 +15,12 @@ use std::time::Duration;
 
 /// Checks the credentials and opens a session; returns the new cookie token. Unknown email,
 /// disabled user and wrong password all give the same error after the same amount of work.
-pub async fn sign_in(pool: &PgPool, ttl: Duration, email: &str, password: &str) -> Result<(String, CurrentUser), AppError> {
+pub async fn sign_in(
+    pool: &PgPool,
+    ttl: Duration,
+    email: &str,
+    password: &str,
+) -> Result<(String, CurrentUser), AppError> {
     let credentials = match normalize_email(email) {
         Some(email) => db::users::credentials(pool, &email).await?,
         None => None,
@@ -25,13 +30,26 @@ pub async fn sign_in(pool: &PgPool, ttl: Duration, email: &str, password: &str) 
         _ => (None, None),
     };
     let password_ok = password::verify(password.to_string(), stored_hash).await;
-    let user = user.filter(|_| password_ok).ok_or(AppError::InvalidCredentials)?;
+    let user = user
+        .filter(|_| password_ok)
+        .ok_or(AppError::InvalidCredentials)?;
 
     let (token, token_hash) = session::new_token();
-    let expires_at = chrono::Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12));
+    let expires_at =
+        chrono::Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12));
     db::sessions::create(pool, &token_hash, user.id, expires_at).await?;
     db::users::record_login(pool, user.id).await?;
-    let actor = Actor { user_id: Some(user.id), label: &user.email };
-    db::audit::record(pool, &actor, "user.sign_in", &user.email, serde_json::json!({})).await?;
+    let actor = Actor {
+        user_id: Some(user.id),
+        label: &user.email,
+    };
+    db::audit::record(
+        pool,
+        &actor,
+        "user.sign_in",
+        &user.email,
+        serde_json::json!({}),
+    )
+    .await?;
     Ok((token, user))
 }

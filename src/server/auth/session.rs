@@ -53,7 +53,10 @@ mod tests {
     #[test]
     fn finds_the_session_among_other_cookies() {
         let mut headers = HeaderMap::new();
-        headers.append(COOKIE, HeaderValue::from_static("theme=dark; herald_session=abc123; x=y"));
+        headers.append(
+            COOKIE,
+            HeaderValue::from_static("theme=dark; herald_session=abc123; x=y"),
+        );
         assert_eq!(token_from_headers(&headers).as_deref(), Some("abc123"));
         assert_eq!(token_from_headers(&HeaderMap::new()), None);
     }

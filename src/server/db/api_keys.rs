@@ -23,19 +23,25 @@ pub struct ApiKey {
 }
 
 /// Creates a key; returns its id and the key itself (the only time it exists in clear).
-pub async fn create(pool: &PgPool, name: &str, created_by: Option<Uuid>) -> sqlx::Result<(Uuid, String)> {
+pub async fn create(
+    pool: &PgPool,
+    name: &str,
+    created_by: Option<Uuid>,
+) -> sqlx::Result<(Uuid, String)> {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let key = format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO api_keys (id, name, prefix, key_hash, created_by) VALUES ($1, $2, $3, $4, $5)")
-        .bind(id)
-        .bind(name)
-        .bind(&key[..10])
-        .bind(key_hash(&key))
-        .bind(created_by)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO api_keys (id, name, prefix, key_hash, created_by) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(&key[..10])
+    .bind(key_hash(&key))
+    .bind(created_by)
+    .execute(pool)
+    .await?;
     Ok((id, key))
 }
 
@@ -48,17 +54,27 @@ pub async fn authenticate(pool: &PgPool, key: &str) -> sqlx::Result<Option<ApiKe
     .bind(key_hash(key))
     .fetch_optional(pool)
     .await?;
-    let Some((id, name, created_by, last_used)) = row else { return Ok(None) };
+    let Some((id, name, created_by, last_used)) = row else {
+        return Ok(None);
+    };
     if last_used.is_none_or(|at| Utc::now() - at > chrono::Duration::minutes(1)) {
-        sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1").bind(id).execute(pool).await?;
+        sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1")
+            .bind(id)
+            .execute(pool)
+            .await?;
     }
-    Ok(Some(ApiKey { id, name, created_by }))
+    Ok(Some(ApiKey {
+        id,
+        name,
+        created_by,
+    }))
 }
 
 pub async fn revoke(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {
-    let done = sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
-        .bind(id)
-        .execute(pool)
-        .await?;
+    let done =
+        sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .execute(pool)
+            .await?;
     Ok(done.rows_affected() == 1)
 }

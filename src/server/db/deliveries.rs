@@ -3,14 +3,15 @@
 use crate::domain::delivery::{DeliveryRow, DeliveryStatus};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
-use sqlx::postgres::PgRow;
 use sqlx::Row;
+use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 pub const ROW_COLUMNS: &str = r#"
     d.id, d.event_id, d.event_type, d.endpoint_id, e.name AS endpoint_name, e.url AS endpoint_url,
     e.deleted_at IS NOT NULL AS endpoint_deleted, d.status, d.attempt_count,
-    d.last_response_status, d.last_error_class, d.last_attempt_at, d.next_attempt_at, d.created_at"#;
+    d.last_response_status, d.last_error_class, d.last_attempt_at, d.next_attempt_at, d.created_at,
+    d.queued_trigger IS NOT NULL AS queued"#;
 
 pub fn to_row(row: PgRow) -> sqlx::Result<DeliveryRow> {
     let status: String = row.try_get("status")?;
@@ -29,6 +30,7 @@ pub fn to_row(row: PgRow) -> sqlx::Result<DeliveryRow> {
         last_attempt_at: row.try_get::<Option<DateTime<Utc>>, _>("last_attempt_at")?,
         next_attempt_at: row.try_get::<Option<DateTime<Utc>>, _>("next_attempt_at")?,
         created_at: row.try_get("created_at")?,
+        queued: row.try_get("queued")?,
     })
 }
 
@@ -46,7 +48,12 @@ pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<DeliveryRow>> {
     let sql = format!(
         "SELECT {ROW_COLUMNS} FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE d.id = $1"
     );
-    sqlx::query(&sql).bind(id).fetch_optional(pool).await?.map(to_row).transpose()
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .map(to_row)
+        .transpose()
 }
 
 type AttemptRecord = (
@@ -67,7 +74,10 @@ type AttemptRecord = (
 );
 
 /// Every attempt of a delivery, oldest first.
-pub async fn attempts(pool: &PgPool, delivery_id: Uuid) -> sqlx::Result<Vec<crate::domain::delivery::AttemptView>> {
+pub async fn attempts(
+    pool: &PgPool,
+    delivery_id: Uuid,
+) -> sqlx::Result<Vec<crate::domain::delivery::AttemptView>> {
     let rows: Vec<AttemptRecord> = sqlx::query_as(
         r#"SELECT a.id, a.attempt_number, a.trigger, u.email, a.started_at, a.duration_ms,
                   a.request_url, a.request_headers, a.response_status, a.response_headers,

@@ -21,14 +21,21 @@ pub fn new_secret() -> String {
 
 /// Maps a unique-name violation to the form's name field.
 fn name_taken(err: sqlx::Error) -> AppError {
-    let constraint = err.as_database_error().and_then(|e| e.constraint()).map(str::to_string);
+    let constraint = err
+        .as_database_error()
+        .and_then(|e| e.constraint())
+        .map(str::to_string);
     if constraint.as_deref() == Some("endpoints_name_key") {
         return AppError::field("name", "Another webhook already has this name");
     }
     err.into()
 }
 
-pub async fn create(pool: &PgPool, settings: &EndpointSettings, secrets: &SecretBox) -> Result<Uuid, AppError> {
+pub async fn create(
+    pool: &PgPool,
+    settings: &EndpointSettings,
+    secrets: &SecretBox,
+) -> Result<Uuid, AppError> {
     let id = Uuid::now_v7();
     sqlx::query(
         r#"INSERT INTO endpoints (id, name, url, description, event_types, custom_headers,
@@ -56,14 +63,21 @@ pub async fn create(pool: &PgPool, settings: &EndpointSettings, secrets: &Secret
 
 /// Saves the form. A custom header whose value comes back masked keeps its stored value.
 pub async fn update(pool: &PgPool, id: Uuid, settings: &EndpointSettings) -> Result<(), AppError> {
-    let stored: Option<Json<Vec<(String, String)>>> =
-        sqlx::query_scalar("SELECT custom_headers FROM endpoints WHERE id = $1 AND deleted_at IS NULL").bind(id).fetch_optional(pool).await?;
+    let stored: Option<Json<Vec<(String, String)>>> = sqlx::query_scalar(
+        "SELECT custom_headers FROM endpoints WHERE id = $1 AND deleted_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
     let stored = stored.ok_or(AppError::NotFound("Webhook".into()))?.0;
     let headers: Vec<(String, String)> = settings
         .custom_headers
         .iter()
         .map(|(name, value)| {
-            let kept = stored.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+            let kept = stored
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone());
             match (value.as_str(), kept) {
                 ("••••••••", Some(old)) => (name.clone(), old),
                 _ => (name.clone(), value.clone()),
@@ -118,20 +132,35 @@ pub async fn delete(pool: &PgPool, id: Uuid) -> Result<(), AppError> {
 }
 
 fn found(rows: u64) -> Result<(), AppError> {
-    if rows == 1 { Ok(()) } else { Err(AppError::NotFound("Webhook".into())) }
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(AppError::NotFound("Webhook".into()))
+    }
 }
 
-pub async fn reveal_secret(pool: &PgPool, id: Uuid, secrets: &SecretBox) -> Result<String, AppError> {
-    let sealed: Option<Vec<u8>> = sqlx::query_scalar("SELECT secret_encrypted FROM endpoints WHERE id = $1 AND deleted_at IS NULL")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+pub async fn reveal_secret(
+    pool: &PgPool,
+    id: Uuid,
+    secrets: &SecretBox,
+) -> Result<String, AppError> {
+    let sealed: Option<Vec<u8>> = sqlx::query_scalar(
+        "SELECT secret_encrypted FROM endpoints WHERE id = $1 AND deleted_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
     let sealed = sealed.ok_or(AppError::NotFound("Webhook".into()))?;
     Ok(secrets.decrypt(&sealed)?)
 }
 
 /// A new secret signs from now on; the old one keeps signing too for `overlap`.
-pub async fn rotate_secret(pool: &PgPool, id: Uuid, secrets: &SecretBox, overlap: chrono::Duration) -> Result<String, AppError> {
+pub async fn rotate_secret(
+    pool: &PgPool,
+    id: Uuid,
+    secrets: &SecretBox,
+    overlap: chrono::Duration,
+) -> Result<String, AppError> {
     let secret = new_secret();
     let done = sqlx::query(
         r#"UPDATE endpoints SET previous_secret_encrypted = secret_encrypted,
@@ -179,20 +208,25 @@ fn to_view(row: sqlx::postgres::PgRow) -> sqlx::Result<EndpointView> {
 
 /// Live endpoints with their health, by name.
 pub async fn list(pool: &PgPool) -> sqlx::Result<Vec<EndpointView>> {
-    let rows = sqlx::query(&format!("SELECT {VIEW_COLUMNS} FROM endpoints WHERE deleted_at IS NULL ORDER BY lower(name)"))
-        .fetch_all(pool)
-        .await?;
-    let mut views: Vec<EndpointView> = rows.into_iter().map(to_view).collect::<sqlx::Result<_>>()?;
+    let rows = sqlx::query(&format!(
+        "SELECT {VIEW_COLUMNS} FROM endpoints WHERE deleted_at IS NULL ORDER BY lower(name)"
+    ))
+    .fetch_all(pool)
+    .await?;
+    let mut views: Vec<EndpointView> =
+        rows.into_iter().map(to_view).collect::<sqlx::Result<_>>()?;
     add_health(pool, &mut views).await?;
     Ok(views)
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<EndpointView, AppError> {
-    let row = sqlx::query(&format!("SELECT {VIEW_COLUMNS} FROM endpoints WHERE id = $1 AND deleted_at IS NULL"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .ok_or(AppError::NotFound("Webhook".into()))?;
+    let row = sqlx::query(&format!(
+        "SELECT {VIEW_COLUMNS} FROM endpoints WHERE id = $1 AND deleted_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound("Webhook".into()))?;
     let mut views = vec![to_view(row)?];
     add_health(pool, &mut views).await?;
     Ok(views.remove(0))
@@ -209,7 +243,9 @@ async fn add_health(pool: &PgPool, views: &mut [EndpointView]) -> sqlx::Result<(
     .bind(&ids)
     .fetch_all(pool)
     .await?;
-    let this_hour = Utc::now().duration_trunc(chrono::Duration::hours(1)).unwrap_or_else(|_| Utc::now());
+    let this_hour = Utc::now()
+        .duration_trunc(chrono::Duration::hours(1))
+        .unwrap_or_else(|_| Utc::now());
     for view in views.iter_mut() {
         let mut day = (0i64, 0i64, [0i64; BUCKETS]);
         let mut week = (0i64, 0i64, [0i64; BUCKETS]);
@@ -226,7 +262,8 @@ async fn add_health(pool: &PgPool, views: &mut [EndpointView]) -> sqlx::Result<(
             add(&mut week);
             if ago < 24 {
                 add(&mut day);
-                hourly[23 - usize::try_from(ago.max(0)).unwrap_or(0)] = (i64::from(*succeeded), i64::from(*failed));
+                hourly[23 - usize::try_from(ago.max(0)).unwrap_or(0)] =
+                    (i64::from(*succeeded), i64::from(*failed));
             }
         }
         let health = |(succeeded, failed, buckets): (i64, i64, [i64; BUCKETS])| Health {
@@ -244,15 +281,22 @@ async fn add_health(pool: &PgPool, views: &mut [EndpointView]) -> sqlx::Result<(
 
 /// Failed deliveries of an endpoint since a time (for "Recover").
 pub async fn failed_since(pool: &PgPool, id: Uuid, since: DateTime<Utc>) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE endpoint_id = $1 AND status = 'failed' AND id >= $2")
-        .bind(id)
-        .bind(crate::domain::ids::uuid_floor(since))
-        .fetch_one(pool)
-        .await
+    sqlx::query_scalar(
+        "SELECT count(*) FROM deliveries WHERE endpoint_id = $1 AND status = 'failed' AND id >= $2",
+    )
+    .bind(id)
+    .bind(crate::domain::ids::uuid_floor(since))
+    .fetch_one(pool)
+    .await
 }
 
 /// Queues one attempt (trigger `bulk`) for each failed delivery of the endpoint since `since`.
-pub async fn recover(pool: &PgPool, id: Uuid, since: DateTime<Utc>, user: Uuid) -> sqlx::Result<u64> {
+pub async fn recover(
+    pool: &PgPool,
+    id: Uuid,
+    since: DateTime<Utc>,
+    user: Uuid,
+) -> sqlx::Result<u64> {
     let done = sqlx::query(
         r#"UPDATE deliveries SET status = 'retrying', next_attempt_at = now(), queued_trigger = 'bulk',
                queued_by = $3, updated_at = now()

@@ -36,17 +36,36 @@ pub async fn page(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>) -> sqlx::
     };
     let backwards = query.cursor.as_ref().is_some_and(|c| c.before);
     let Some(mut sql) = page_sql(query, now, &matching_endpoints, "") else {
-        return Ok(LogPage { rows: Vec::new(), next: None, prev: None, generated_at: now });
+        return Ok(LogPage {
+            rows: Vec::new(),
+            next: None,
+            prev: None,
+            generated_at: now,
+        });
     };
-    let mut rows: Vec<DeliveryRow> = sql.build().fetch_all(pool).await?.into_iter().map(to_row).collect::<sqlx::Result<_>>()?;
+    let mut rows: Vec<DeliveryRow> = sql
+        .build()
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(to_row)
+        .collect::<sqlx::Result<_>>()?;
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
     if backwards {
         rows.reverse();
     }
-    let boundary = |row: &DeliveryRow, before: bool| Cursor { before, key: sort_value(row, query.sort), id: row.id };
+    let boundary = |row: &DeliveryRow, before: bool| Cursor {
+        before,
+        key: sort_value(row, query.sort),
+        id: row.id,
+    };
     let has_next = if backwards { true } else { more };
-    let has_prev = if backwards { more } else { query.cursor.is_some() };
+    let has_prev = if backwards {
+        more
+    } else {
+        query.cursor.is_some()
+    };
     Ok(LogPage {
         next: rows.last().filter(|_| has_next).map(|r| boundary(r, false)),
         prev: rows.first().filter(|_| has_prev).map(|r| boundary(r, true)),
@@ -61,7 +80,12 @@ pub async fn explain(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>) -> sql
         Some(text) => endpoints_matching(pool, text).await?,
         None => Vec::new(),
     };
-    let Some(mut sql) = page_sql(query, now, &matching_endpoints, "EXPLAIN (ANALYZE, COSTS OFF) ") else {
+    let Some(mut sql) = page_sql(
+        query,
+        now,
+        &matching_endpoints,
+        "EXPLAIN (ANALYZE, COSTS OFF) ",
+    ) else {
         return Ok(String::new());
     };
     let lines: Vec<String> = sql.build_query_scalar().fetch_all(pool).await?;
@@ -70,7 +94,12 @@ pub async fn explain(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>) -> sql
 
 /// The page query: filters, keyset condition, order, one row more than a page (to know whether
 /// another page follows). `None` when the cursor cannot belong to the view.
-fn page_sql<'a>(query: &LogQuery, now: DateTime<Utc>, matching_endpoints: &[Uuid], prefix: &str) -> Option<QueryBuilder<'a, Postgres>> {
+fn page_sql<'a>(
+    query: &LogQuery,
+    now: DateTime<Utc>,
+    matching_endpoints: &[Uuid],
+    prefix: &str,
+) -> Option<QueryBuilder<'a, Postgres>> {
     let backwards = query.cursor.as_ref().is_some_and(|c| c.before);
     let mut sql = QueryBuilder::<Postgres>::new(format!(
         "{prefix}SELECT {ROW_COLUMNS} FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE true"
@@ -92,13 +121,28 @@ fn page_sql<'a>(query: &LogQuery, now: DateTime<Utc>, matching_endpoints: &[Uuid
     Some(sql)
 }
 
-fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, query: &LogQuery, now: DateTime<Utc>, matching_endpoints: &[Uuid]) {
+fn push_filters(
+    sql: &mut QueryBuilder<'_, Postgres>,
+    query: &LogQuery,
+    now: DateTime<Utc>,
+    matching_endpoints: &[Uuid],
+) {
     if let Some(status) = query.status {
-        sql.push(" AND d.status = ANY(").push_bind(status.statuses().iter().map(|s| s.to_string()).collect::<Vec<_>>()).push(")");
+        sql.push(" AND d.status = ANY(")
+            .push_bind(
+                status
+                    .statuses()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .push(")");
     }
     if let Some(event) = &query.event {
         match event.strip_suffix(".*") {
-            Some(prefix) => sql.push(" AND d.event_type LIKE ").push_bind(format!("{}.%", escape_like(prefix))),
+            Some(prefix) => sql
+                .push(" AND d.event_type LIKE ")
+                .push_bind(format!("{}.%", escape_like(prefix))),
             None => sql.push(" AND d.event_type = ").push_bind(event.clone()),
         };
     }
@@ -130,12 +174,22 @@ fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, query: &LogQuery, now: Dat
 /// event type (prefix), or an event or delivery id.
 fn push_search(sql: &mut QueryBuilder<'_, Postgres>, text: &str, matching_endpoints: &[Uuid]) {
     let text = text.trim();
-    sql.push(" AND (d.endpoint_id = ANY(").push_bind(matching_endpoints.to_vec()).push(")");
-    if text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.') && text.contains('.') {
-        sql.push(" OR d.event_type LIKE ").push_bind(format!("{}%", escape_like(text)));
+    sql.push(" AND (d.endpoint_id = ANY(")
+        .push_bind(matching_endpoints.to_vec())
+        .push(")");
+    if text
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+        && text.contains('.')
+    {
+        sql.push(" OR d.event_type LIKE ")
+            .push_bind(format!("{}%", escape_like(text)));
     }
     if let Some(id) = parse_event_ref(text) {
-        sql.push(" OR d.event_id = ").push_bind(id).push(" OR d.id = ").push_bind(id);
+        sql.push(" OR d.event_id = ")
+            .push_bind(id)
+            .push(" OR d.id = ")
+            .push_bind(id);
     }
     sql.push(")");
 }
@@ -143,21 +197,33 @@ fn push_search(sql: &mut QueryBuilder<'_, Postgres>, text: &str, matching_endpoi
 /// Adds the keyset condition; false when the cursor cannot belong to this sort.
 fn push_keyset(sql: &mut QueryBuilder<'_, Postgres>, query: &LogQuery, cursor: &Cursor) -> bool {
     let forward_is_less = query.dir == Direction::Desc;
-    let op = if forward_is_less != cursor.before { "<" } else { ">" };
+    let op = if forward_is_less != cursor.before {
+        "<"
+    } else {
+        ">"
+    };
     match query.sort {
         SortKey::Time => {
             sql.push(format!(" AND d.id {op} ")).push_bind(cursor.id);
         }
         SortKey::Status => {
-            sql.push(format!(" AND (d.status, d.id) {op} (")).push_bind(cursor.key.clone()).push(", ").push_bind(cursor.id).push(")");
-        }
-        SortKey::Code => {
-            let Ok(code) = cursor.key.parse::<i16>() else { return false };
-            sql.push(format!(" AND (coalesce(d.last_response_status, 0), d.id) {op} ("))
-                .push_bind(code)
+            sql.push(format!(" AND (d.status, d.id) {op} ("))
+                .push_bind(cursor.key.clone())
                 .push(", ")
                 .push_bind(cursor.id)
                 .push(")");
+        }
+        SortKey::Code => {
+            let Ok(code) = cursor.key.parse::<i16>() else {
+                return false;
+            };
+            sql.push(format!(
+                " AND (coalesce(d.last_response_status, 0), d.id) {op} ("
+            ))
+            .push_bind(code)
+            .push(", ")
+            .push_bind(cursor.id)
+            .push(")");
         }
     }
     true
@@ -172,7 +238,9 @@ async fn endpoints_matching(pool: &PgPool, text: &str) -> sqlx::Result<Vec<Uuid>
 }
 
 fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// How many deliveries match (for the bulk-retry confirmation).
@@ -187,7 +255,13 @@ pub async fn count(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>) -> sqlx:
 }
 
 /// Ids of matching deliveries below `below` (newest first), for jobs that walk a filter.
-pub async fn ids_below(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>, below: Option<Uuid>, limit: i64) -> sqlx::Result<Vec<Uuid>> {
+pub async fn ids_below(
+    pool: &PgPool,
+    query: &LogQuery,
+    now: DateTime<Utc>,
+    below: Option<Uuid>,
+    limit: i64,
+) -> sqlx::Result<Vec<Uuid>> {
     let matching_endpoints = match &query.search {
         Some(text) => endpoints_matching(pool, text).await?,
         None => Vec::new(),
@@ -202,12 +276,19 @@ pub async fn ids_below(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>, belo
 }
 
 /// Matching deliveries newer than `top` (counted up to 1,000: the banner says "1000+").
-pub async fn count_newer(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>, top: Uuid) -> sqlx::Result<i64> {
+pub async fn count_newer(
+    pool: &PgPool,
+    query: &LogQuery,
+    now: DateTime<Utc>,
+    top: Uuid,
+) -> sqlx::Result<i64> {
     let matching_endpoints = match &query.search {
         Some(text) => endpoints_matching(pool, text).await?,
         None => Vec::new(),
     };
-    let mut sql = QueryBuilder::<Postgres>::new("SELECT count(*) FROM (SELECT 1 FROM deliveries d WHERE d.id > ");
+    let mut sql = QueryBuilder::<Postgres>::new(
+        "SELECT count(*) FROM (SELECT 1 FROM deliveries d WHERE d.id > ",
+    );
     sql.push_bind(top);
     push_filters(&mut sql, query, now, &matching_endpoints);
     sql.push(" LIMIT 1000) newer");

@@ -33,7 +33,10 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
 
 /// Applies pending migrations and makes sure the coming days have log partitions.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    sqlx::migrate!("./migrations").run(pool).await.context("applying database migrations")?;
+    sqlx::migrate!("./migrations")
+        .run(pool)
+        .await
+        .context("applying database migrations")?;
     ensure_partitions(pool).await
 }
 

@@ -6,7 +6,12 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub async fn create(pool: &PgPool, token_hash: &[u8], user_id: Uuid, expires_at: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn create(
+    pool: &PgPool,
+    token_hash: &[u8],
+    user_id: Uuid,
+    expires_at: DateTime<Utc>,
+) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
         .bind(token_hash)
         .bind(user_id)
@@ -26,15 +31,24 @@ pub async fn user(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<Option<Curre
     .bind(token_hash)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(id, email, role)| CurrentUser { id, email, role: Role::parse(&role).unwrap_or(Role::Member) }))
+    Ok(row.map(|(id, email, role)| CurrentUser {
+        id,
+        email,
+        role: Role::parse(&role).unwrap_or(Role::Member),
+    }))
 }
 
 pub async fn delete(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(pool).await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
 pub async fn delete_expired(pool: &PgPool) -> sqlx::Result<u64> {
-    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= now()").execute(pool).await?;
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= now()")
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected())
 }

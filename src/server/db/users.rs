@@ -13,7 +13,9 @@ pub struct Credentials {
 }
 
 pub async fn count(pool: &PgPool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(pool).await
+    sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(pool)
+        .await
 }
 
 pub async fn credentials(pool: &PgPool, email: &str) -> sqlx::Result<Option<Credentials>> {
@@ -24,15 +26,26 @@ pub async fn credentials(pool: &PgPool, email: &str) -> sqlx::Result<Option<Cred
     .bind(email)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(id, email, role, password_hash, disabled)| Credentials {
-        user: CurrentUser { id, email, role: Role::parse(&role).unwrap_or(Role::Member) },
-        password_hash,
-        disabled,
-    }))
+    Ok(
+        row.map(|(id, email, role, password_hash, disabled)| Credentials {
+            user: CurrentUser {
+                id,
+                email,
+                role: Role::parse(&role).unwrap_or(Role::Member),
+            },
+            password_hash,
+            disabled,
+        }),
+    )
 }
 
 /// Creates the user or resets its password and role; true when it was created.
-pub async fn upsert(pool: &PgPool, email: &str, password_hash: &str, role: Role) -> sqlx::Result<bool> {
+pub async fn upsert(
+    pool: &PgPool,
+    email: &str,
+    password_hash: &str,
+    role: Role,
+) -> sqlx::Result<bool> {
     sqlx::query_scalar(
         r#"INSERT INTO users (id, email, password_hash, role) VALUES ($1, $2, $3, $4)
            ON CONFLICT (email) DO UPDATE
@@ -48,6 +61,9 @@ pub async fn upsert(pool: &PgPool, email: &str, password_hash: &str, role: Role)
 }
 
 pub async fn record_login(pool: &PgPool, id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET last_login_at = now() WHERE id = $1").bind(id).execute(pool).await?;
+    sqlx::query("UPDATE users SET last_login_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
     Ok(())
 }

@@ -45,21 +45,29 @@ pub async fn claim(pool: &PgPool, limit: i64, lease: Duration) -> sqlx::Result<V
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(delivery_id, event_id, endpoint_id, attempts_before, trigger, triggered_by)| Job {
-            delivery_id,
-            event_id,
-            endpoint_id,
-            attempts_before,
-            trigger: trigger.as_deref().and_then(Trigger::parse).unwrap_or(Trigger::Auto),
-            triggered_by,
-        })
+        .map(
+            |(delivery_id, event_id, endpoint_id, attempts_before, trigger, triggered_by)| Job {
+                delivery_id,
+                event_id,
+                endpoint_id,
+                attempts_before,
+                trigger: trigger
+                    .as_deref()
+                    .and_then(Trigger::parse)
+                    .unwrap_or(Trigger::Auto),
+                triggered_by,
+            },
+        )
         .collect())
 }
 
 /// The exact envelope bytes of each event.
 pub async fn event_bodies(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<HashMap<Uuid, String>> {
     let rows: Vec<(Uuid, String)> =
-        sqlx::query_as("SELECT id, body FROM events WHERE id = ANY($1)").bind(ids).fetch_all(pool).await?;
+        sqlx::query_as("SELECT id, body FROM events WHERE id = ANY($1)")
+            .bind(ids)
+            .fetch_all(pool)
+            .await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -95,7 +103,11 @@ type EndpointRow = (
     Option<i32>,
 );
 
-pub async fn endpoints(pool: &PgPool, ids: &[Uuid], secrets: &SecretBox) -> anyhow::Result<HashMap<Uuid, EndpointConfig>> {
+pub async fn endpoints(
+    pool: &PgPool,
+    ids: &[Uuid],
+    secrets: &SecretBox,
+) -> anyhow::Result<HashMap<Uuid, EndpointConfig>> {
     let rows: Vec<EndpointRow> = sqlx::query_as(
         r#"SELECT id, url, enabled, deleted_at IS NOT NULL, secret_encrypted,
                   CASE WHEN previous_secret_expires_at > now() THEN previous_secret_encrypted END,
@@ -107,7 +119,21 @@ pub async fn endpoints(pool: &PgPool, ids: &[Uuid], secrets: &SecretBox) -> anyh
     .fetch_all(pool)
     .await?;
     let mut out = HashMap::with_capacity(rows.len());
-    for (id, url, enabled, deleted, secret, previous, headers, scheme, timeout_ms, schedule, rate, in_flight) in rows {
+    for (
+        id,
+        url,
+        enabled,
+        deleted,
+        secret,
+        previous,
+        headers,
+        scheme,
+        timeout_ms,
+        schedule,
+        rate,
+        in_flight,
+    ) in rows
+    {
         let mut all_secrets = vec![secrets.decrypt(&secret)?];
         if let Some(previous) = previous {
             all_secrets.push(secrets.decrypt(&previous)?);
@@ -124,7 +150,11 @@ pub async fn endpoints(pool: &PgPool, ids: &[Uuid], secrets: &SecretBox) -> anyh
                 scheme: SignatureScheme::parse(&scheme).unwrap_or_default(),
                 custom_headers: headers.0,
                 timeout: timeout_ms.map(to_duration),
-                retry_schedule: schedule.map(|s| s.into_iter().map(|secs| to_duration(secs.saturating_mul(1000))).collect()),
+                retry_schedule: schedule.map(|s| {
+                    s.into_iter()
+                        .map(|secs| to_duration(secs.saturating_mul(1000)))
+                        .collect()
+                }),
                 rate_limit_per_sec: rate.and_then(|r| u32::try_from(r).ok()),
                 max_in_flight: in_flight.and_then(|m| u32::try_from(m).ok()),
             },

@@ -34,7 +34,11 @@ struct TokenBucket {
 
 impl TokenBucket {
     fn new(per_sec: u32) -> Self {
-        Self { per_sec: f64::from(per_sec), tokens: f64::from(per_sec), refreshed: Instant::now() }
+        Self {
+            per_sec: f64::from(per_sec),
+            tokens: f64::from(per_sec),
+            refreshed: Instant::now(),
+        }
     }
 
     /// Takes a token, or says how long until one is there.
@@ -56,7 +60,10 @@ impl Limits {
         if endpoint.rate_limit_per_sec.is_none() && endpoint.max_in_flight.is_none() {
             return Admission::Go(None);
         }
-        let mut map = self.endpoints.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut map = self
+            .endpoints
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let max = endpoint.max_in_flight.unwrap_or(u32::MAX >> 4);
         let limiter = map.entry(endpoint.id).or_insert_with(|| EndpointLimiter {
             max_in_flight: max,

@@ -79,12 +79,24 @@ pub struct Dispatcher {
 impl Dispatcher {
     pub fn new(pool: PgPool, sender: Sender, secrets: SecretBox, config: DispatchConfig) -> Self {
         let in_flight = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
-        Self { pool, sender, secrets, config: Arc::new(config), in_flight, limits: Limits::default(), wake: Arc::new(Notify::new()) }
+        Self {
+            pool,
+            sender,
+            secrets,
+            config: Arc::new(config),
+            in_flight,
+            limits: Limits::default(),
+            wake: Arc::new(Notify::new()),
+        }
     }
 
     /// Runs the lanes until `shutdown` turns true; in-flight attempts finish and are recorded.
     pub async fn run(self, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-        let listener = tokio::spawn(listen_for_wakeups(self.pool.clone(), self.wake.clone(), shutdown.clone()));
+        let listener = tokio::spawn(listen_for_wakeups(
+            self.pool.clone(),
+            self.wake.clone(),
+            shutdown.clone(),
+        ));
         let mut lanes = tokio::task::JoinSet::new();
         for _ in 0..self.config.lanes.max(1) {
             lanes.spawn(self.clone().lane(shutdown.clone()));
@@ -105,7 +117,10 @@ impl Dispatcher {
                 Ok(StepOutcome::Dispatched(n)) if n as i64 >= self.config.batch_size => continue,
                 Ok(StepOutcome::Dispatched(_)) | Ok(StepOutcome::Idle) => {}
                 Err(err) => {
-                    tracing::error!(error = format!("{err:#}"), "dispatch step failed; retrying shortly");
+                    tracing::error!(
+                        error = format!("{err:#}"),
+                        "dispatch step failed; retrying shortly"
+                    );
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
@@ -139,7 +154,10 @@ impl Dispatcher {
         let mut batch = Batch::default();
         let mut tasks = tokio::task::JoinSet::new();
         for job in jobs {
-            let Some(endpoint) = endpoints.get(&job.endpoint_id).filter(|e| e.accepts(job.trigger)) else {
+            let Some(endpoint) = endpoints
+                .get(&job.endpoint_id)
+                .filter(|e| e.accepts(job.trigger))
+            else {
                 batch.abandoned.push(job.delivery_id);
                 continue;
             };
@@ -151,7 +169,9 @@ impl Dispatcher {
             let permit = match self.limits.admit(endpoint) {
                 Admission::Go(permit) => permit,
                 Admission::Wait(delay) => {
-                    batch.deferred.push((job.delivery_id, chrono::Utc::now() + chrono_delay(delay)));
+                    batch
+                        .deferred
+                        .push((job.delivery_id, chrono::Utc::now() + chrono_delay(delay)));
                     continue;
                 }
             };
@@ -170,7 +190,12 @@ impl Dispatcher {
         Ok(batch)
     }
 
-    async fn attempt(&self, job: &Job, endpoint: &EndpointConfig, body: &str) -> (Sent, Vec<(String, String)>) {
+    async fn attempt(
+        &self,
+        job: &Job,
+        endpoint: &EndpointConfig,
+        body: &str,
+    ) -> (Sent, Vec<(String, String)>) {
         let message_id = event_ref(job.event_id);
         let input = SigningInput {
             message_id: &message_id,
@@ -181,12 +206,22 @@ impl Dispatcher {
         };
         let headers = request_headers(&input, &endpoint.custom_headers);
         let timeout = endpoint.timeout.unwrap_or(self.config.timeout);
-        let sent = self.sender.send(&endpoint.url, &headers, body, timeout).await;
+        let sent = self
+            .sender
+            .send(&endpoint.url, &headers, body, timeout)
+            .await;
         (sent, headers)
     }
 
     /// Turns one result into an attempt row and the delivery's next state.
-    fn account(&self, batch: &mut Batch, job: &Job, endpoint: &EndpointConfig, sent: Sent, headers: Vec<(String, String)>) {
+    fn account(
+        &self,
+        batch: &mut Batch,
+        job: &Job,
+        endpoint: &EndpointConfig,
+        sent: Sent,
+        headers: Vec<(String, String)>,
+    ) {
         let attempts_made = job.attempts_before + 1;
         let policy = match &endpoint.retry_schedule {
             Some(schedule) => self.config.policy.with_schedule(schedule.clone()),
@@ -203,20 +238,37 @@ impl Dispatcher {
         );
         let (status, next_attempt_at) = match step {
             NextStep::Succeeded => (DeliveryStatus::Succeeded, None),
-            NextStep::RetryIn(delay) => (DeliveryStatus::Retrying, Some(chrono::Utc::now() + chrono_delay(delay))),
+            NextStep::RetryIn(delay) => (
+                DeliveryStatus::Retrying,
+                Some(chrono::Utc::now() + chrono_delay(delay)),
+            ),
             NextStep::Failed => (DeliveryStatus::Failed, None),
             NextStep::FailedAndDisableEndpoint => {
                 batch.gone.push(endpoint.id);
                 (DeliveryStatus::Failed, None)
             }
         };
-        batch.updates.push(DeliveryUpdate { id: job.delivery_id, status, attempt_count: attempts_made, next_attempt_at });
-        batch.attempts.push(attempt_row(job, endpoint, sent, &headers, attempts_made));
+        batch.updates.push(DeliveryUpdate {
+            id: job.delivery_id,
+            status,
+            attempt_count: attempts_made,
+            next_attempt_at,
+        });
+        batch
+            .attempts
+            .push(attempt_row(job, endpoint, sent, &headers, attempts_made));
     }
 }
 
-fn attempt_row(job: &Job, endpoint: &EndpointConfig, sent: Sent, headers: &[(String, String)], number: i32) -> AttemptRow {
-    let to_json = |pairs: &[(String, String)]| serde_json::to_string(pairs).unwrap_or_else(|_| "[]".into());
+fn attempt_row(
+    job: &Job,
+    endpoint: &EndpointConfig,
+    sent: Sent,
+    headers: &[(String, String)],
+    number: i32,
+) -> AttemptRow {
+    let to_json =
+        |pairs: &[(String, String)]| serde_json::to_string(pairs).unwrap_or_else(|_| "[]".into());
     AttemptRow {
         id: Uuid::now_v7(),
         delivery_id: job.delivery_id,
@@ -265,7 +317,12 @@ pub mod manual {
 
     /// Queues one immediate attempt of a delivery, recorded with `trigger` and the user.
     /// Returns false when the delivery does not exist.
-    pub async fn retry(pool: &PgPool, delivery_id: Uuid, trigger: Trigger, user: Option<Uuid>) -> sqlx::Result<bool> {
+    pub async fn retry(
+        pool: &PgPool,
+        delivery_id: Uuid,
+        trigger: Trigger,
+        user: Option<Uuid>,
+    ) -> sqlx::Result<bool> {
         let done = sqlx::query(
             r#"UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'retrying' END,
                    next_attempt_at = now(), queued_trigger = $2, queued_by = $3, updated_at = now()
@@ -281,7 +338,10 @@ pub mod manual {
     }
 
     pub async fn wake(pool: &PgPool) -> sqlx::Result<()> {
-        sqlx::query("SELECT pg_notify($1, '')").bind(WAKE_CHANNEL).execute(pool).await?;
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(WAKE_CHANNEL)
+            .execute(pool)
+            .await?;
         Ok(())
     }
 }

@@ -88,14 +88,34 @@ async fn insert_attempts(tx: &mut sqlx::PgConnection, attempts: &[AttemptRow]) -
     )
     .bind(attempts.iter().map(|a| a.id).collect::<Vec<_>>())
     .bind(attempts.iter().map(|a| a.delivery_id).collect::<Vec<_>>())
-    .bind(attempts.iter().map(|a| a.attempt_number).collect::<Vec<_>>())
+    .bind(
+        attempts
+            .iter()
+            .map(|a| a.attempt_number)
+            .collect::<Vec<_>>(),
+    )
     .bind(attempts.iter().map(|a| a.trigger).collect::<Vec<_>>())
     .bind(attempts.iter().map(|a| a.triggered_by).collect::<Vec<_>>())
     .bind(attempts.iter().map(|a| a.started_at).collect::<Vec<_>>())
     .bind(attempts.iter().map(|a| a.duration_ms).collect::<Vec<_>>())
-    .bind(attempts.iter().map(|a| a.request_url.as_str()).collect::<Vec<_>>())
-    .bind(attempts.iter().map(|a| a.request_headers.as_str()).collect::<Vec<_>>())
-    .bind(attempts.iter().map(|a| a.response_status).collect::<Vec<_>>())
+    .bind(
+        attempts
+            .iter()
+            .map(|a| a.request_url.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        attempts
+            .iter()
+            .map(|a| a.request_headers.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        attempts
+            .iter()
+            .map(|a| a.response_status)
+            .collect::<Vec<_>>(),
+    )
     .bind(col(|a| a.response_headers.clone()))
     .bind(col(|a| a.response_body.clone()))
     .bind(attempts.iter().map(|a| a.truncated).collect::<Vec<_>>())
@@ -108,7 +128,8 @@ async fn insert_attempts(tx: &mut sqlx::PgConnection, attempts: &[AttemptRow]) -
 
 async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::Result<()> {
     if !batch.updates.is_empty() {
-        let last: HashMap<Uuid, &AttemptRow> = batch.attempts.iter().map(|a| (a.delivery_id, a)).collect();
+        let last: HashMap<Uuid, &AttemptRow> =
+            batch.attempts.iter().map(|a| (a.delivery_id, a)).collect();
         let field = |u: &DeliveryUpdate| last.get(&u.id).copied();
         sqlx::query(
             r#"UPDATE deliveries d
@@ -122,13 +143,55 @@ async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::
                WHERE d.id = u.id"#,
         )
         .bind(batch.updates.iter().map(|u| u.id).collect::<Vec<_>>())
-        .bind(batch.updates.iter().map(|u| u.status.as_str()).collect::<Vec<_>>())
-        .bind(batch.updates.iter().map(|u| u.attempt_count).collect::<Vec<_>>())
-        .bind(batch.updates.iter().map(|u| u.next_attempt_at).collect::<Vec<_>>())
-        .bind(batch.updates.iter().map(|u| field(u).map(|a| a.started_at)).collect::<Vec<_>>())
-        .bind(batch.updates.iter().map(|u| field(u).and_then(|a| a.response_status)).collect::<Vec<_>>())
-        .bind(batch.updates.iter().map(|u| field(u).and_then(|a| a.error_class)).collect::<Vec<_>>())
-        .bind(batch.updates.iter().map(|u| field(u).map(|a| a.duration_ms)).collect::<Vec<_>>())
+        .bind(
+            batch
+                .updates
+                .iter()
+                .map(|u| u.status.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batch
+                .updates
+                .iter()
+                .map(|u| u.attempt_count)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batch
+                .updates
+                .iter()
+                .map(|u| u.next_attempt_at)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batch
+                .updates
+                .iter()
+                .map(|u| field(u).map(|a| a.started_at))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batch
+                .updates
+                .iter()
+                .map(|u| field(u).and_then(|a| a.response_status))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batch
+                .updates
+                .iter()
+                .map(|u| field(u).and_then(|a| a.error_class))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batch
+                .updates
+                .iter()
+                .map(|u| field(u).map(|a| a.duration_ms))
+                .collect::<Vec<_>>(),
+        )
         .execute(&mut *tx)
         .await?;
     }
@@ -159,9 +222,18 @@ async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::
 async fn record_health(tx: &mut sqlx::PgConnection, attempts: &[AttemptRow]) -> sqlx::Result<()> {
     let mut cells: HashMap<(Uuid, DateTime<Utc>), (i32, i32, [i32; BUCKETS])> = HashMap::new();
     for attempt in attempts {
-        let hour = attempt.started_at.duration_trunc(chrono::Duration::hours(1)).unwrap_or(attempt.started_at);
-        let cell = cells.entry((attempt.endpoint_id, hour)).or_insert((0, 0, [0; BUCKETS]));
-        if attempt.error_class.is_none() { cell.0 += 1 } else { cell.1 += 1 }
+        let hour = attempt
+            .started_at
+            .duration_trunc(chrono::Duration::hours(1))
+            .unwrap_or(attempt.started_at);
+        let cell = cells
+            .entry((attempt.endpoint_id, hour))
+            .or_insert((0, 0, [0; BUCKETS]));
+        if attempt.error_class.is_none() {
+            cell.0 += 1
+        } else {
+            cell.1 += 1
+        }
         cell.2[bucket_of(u32::try_from(attempt.duration_ms).unwrap_or(0))] += 1;
     }
     if cells.is_empty() {
@@ -169,7 +241,12 @@ async fn record_health(tx: &mut sqlx::PgConnection, attempts: &[AttemptRow]) -> 
     }
     let buckets: Vec<String> = cells
         .values()
-        .map(|(_, _, b)| format!("{{{}}}", b.iter().map(i32::to_string).collect::<Vec<_>>().join(",")))
+        .map(|(_, _, b)| {
+            format!(
+                "{{{}}}",
+                b.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+            )
+        })
         .collect();
     sqlx::query(
         r#"INSERT INTO endpoint_health_hourly AS h (endpoint_id, hour, succeeded, failed, latency_buckets)
@@ -194,8 +271,17 @@ async fn record_health(tx: &mut sqlx::PgConnection, attempts: &[AttemptRow]) -> 
 
 /// Success clears an endpoint's failing streak; failure starts one; a streak longer than
 /// `disable_after`, or a 410 Gone, disables the endpoint with a reason the portal shows.
-async fn update_endpoints(tx: &mut sqlx::PgConnection, batch: &Batch, disable_after: Duration) -> sqlx::Result<()> {
-    let mut succeeded: Vec<Uuid> = batch.attempts.iter().filter(|a| a.error_class.is_none()).map(|a| a.endpoint_id).collect();
+async fn update_endpoints(
+    tx: &mut sqlx::PgConnection,
+    batch: &Batch,
+    disable_after: Duration,
+) -> sqlx::Result<()> {
+    let mut succeeded: Vec<Uuid> = batch
+        .attempts
+        .iter()
+        .filter(|a| a.error_class.is_none())
+        .map(|a| a.endpoint_id)
+        .collect();
     succeeded.sort();
     succeeded.dedup();
     let mut failed: Vec<Uuid> = batch
@@ -227,13 +313,21 @@ async fn update_endpoints(tx: &mut sqlx::PgConnection, batch: &Batch, disable_af
         disable(tx, &failed, &reason, Some(disable_after)).await?;
     }
     if !batch.gone.is_empty() {
-        let reason = format!("Disabled by Herald: the endpoint answered 410 Gone on {}", Utc::now().format("%Y-%m-%d %H:%M UTC"));
+        let reason = format!(
+            "Disabled by Herald: the endpoint answered 410 Gone on {}",
+            Utc::now().format("%Y-%m-%d %H:%M UTC")
+        );
         disable(tx, &batch.gone, &reason, None).await?;
     }
     Ok(())
 }
 
-async fn disable(tx: &mut sqlx::PgConnection, ids: &[Uuid], reason: &str, failing_longer_than: Option<Duration>) -> sqlx::Result<()> {
+async fn disable(
+    tx: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+    reason: &str,
+    failing_longer_than: Option<Duration>,
+) -> sqlx::Result<()> {
     let disabled: Vec<(Uuid, String)> = sqlx::query_as(
         r#"UPDATE endpoints SET enabled = false, disabled_reason = $2, updated_at = now()
            WHERE id = ANY($1) AND enabled
@@ -247,8 +341,18 @@ async fn disable(tx: &mut sqlx::PgConnection, ids: &[Uuid], reason: &str, failin
     .await?;
     for (id, name) in disabled {
         tracing::warn!(endpoint = %name, reason, "endpoint disabled");
-        let actor = crate::server::db::audit::Actor { user_id: None, label: "herald" };
-        crate::server::db::audit::record(&mut *tx, &actor, "endpoint.auto_disable", &id.to_string(), serde_json::json!({ "name": name, "reason": reason })).await?;
+        let actor = crate::server::db::audit::Actor {
+            user_id: None,
+            label: "herald",
+        };
+        crate::server::db::audit::record(
+            &mut *tx,
+            &actor,
+            "endpoint.auto_disable",
+            &id.to_string(),
+            serde_json::json!({ "name": name, "reason": reason }),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -33,14 +33,29 @@ impl Resolve for GuardedResolver {
             let host = name.as_str().to_string();
             let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await
-                .map_err(|err| DnsFailure { host: host.clone(), reason: err.to_string() })?
+                .map_err(|err| DnsFailure {
+                    host: host.clone(),
+                    reason: err.to_string(),
+                })?
                 .collect();
             if found.is_empty() {
-                return Err(DnsFailure { host, reason: "no addresses".into() }.into());
+                return Err(DnsFailure {
+                    host,
+                    reason: "no addresses".into(),
+                }
+                .into());
             }
-            let allowed: Vec<SocketAddr> = found.iter().copied().filter(|a| is_allowed(a.ip(), &allowlist)).collect();
+            let allowed: Vec<SocketAddr> = found
+                .iter()
+                .copied()
+                .filter(|a| is_allowed(a.ip(), &allowlist))
+                .collect();
             if allowed.is_empty() {
-                let addresses = found.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ");
+                let addresses = found
+                    .iter()
+                    .map(|a| a.ip().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 return Err(SsrfBlocked { host, addresses }.into());
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)

@@ -35,7 +35,11 @@ pub struct Sent {
 }
 
 impl Sender {
-    pub fn new(connect_timeout: Duration, allowlist: Vec<Cidr>, max_idle_per_host: usize) -> anyhow::Result<Self> {
+    pub fn new(
+        connect_timeout: Duration,
+        allowlist: Vec<Cidr>,
+        max_idle_per_host: usize,
+    ) -> anyhow::Result<Self> {
         let allowlist = Arc::new(allowlist);
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -43,12 +47,20 @@ impl Sender {
             .pool_max_idle_per_host(max_idle_per_host)
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_nodelay(true)
-            .dns_resolver(Arc::new(GuardedResolver { allowlist: allowlist.clone() }))
+            .dns_resolver(Arc::new(GuardedResolver {
+                allowlist: allowlist.clone(),
+            }))
             .build()?;
         Ok(Self { client, allowlist })
     }
 
-    pub async fn send(&self, url: &str, headers: &[(String, String)], body: &str, timeout: Duration) -> Sent {
+    pub async fn send(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: &str,
+        timeout: Duration,
+    ) -> Sent {
         let started_at = Utc::now();
         let clock = Instant::now();
         let mut sent = match self.blocked_literal(url) {
@@ -61,13 +73,29 @@ impl Sender {
 
     /// reqwest skips the resolver for IP-literal URLs, so those are checked here.
     fn blocked_literal(&self, url: &str) -> Option<String> {
-        let host = reqwest::Url::parse(url).ok()?.host_str()?.trim_matches(['[', ']']).to_string();
+        let host = reqwest::Url::parse(url)
+            .ok()?
+            .host_str()?
+            .trim_matches(['[', ']'])
+            .to_string();
         let ip: IpAddr = host.parse().ok()?;
-        (!is_allowed(ip, &self.allowlist)).then(|| format!("{ip} is an internal address, which webhooks may not reach"))
+        (!is_allowed(ip, &self.allowlist))
+            .then(|| format!("{ip} is an internal address, which webhooks may not reach"))
     }
 
-    async fn post(&self, url: &str, headers: &[(String, String)], body: &str, timeout: Duration, started_at: DateTime<Utc>) -> Sent {
-        let mut request = self.client.post(url).timeout(timeout).body(body.to_string());
+    async fn post(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: &str,
+        timeout: Duration,
+        started_at: DateTime<Utc>,
+    ) -> Sent {
+        let mut request = self
+            .client
+            .post(url)
+            .timeout(timeout)
+            .body(body.to_string());
         for (name, value) in headers {
             request = request.header(name.as_str(), value.as_str());
         }
@@ -79,9 +107,18 @@ impl Sender {
         let response_headers: Vec<(String, String)> = response
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
-        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
         let (body, truncated, read_error) = read_capped(response).await;
         let failure = FailureClass::of_status(status);
         let error_message = match (failure, read_error) {
@@ -117,7 +154,13 @@ async fn read_capped(mut response: reqwest::Response) -> (String, bool, Option<S
                 bytes.extend_from_slice(&chunk);
             }
             Ok(None) => return (String::from_utf8_lossy(&bytes).into_owned(), false, None),
-            Err(err) => return (String::from_utf8_lossy(&bytes).into_owned(), false, Some(describe(&err))),
+            Err(err) => {
+                return (
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                    false,
+                    Some(describe(&err)),
+                );
+            }
         }
     }
 }
@@ -178,7 +221,9 @@ impl WithoutUrl for reqwest::Error {
     fn without_url_ref(&self) -> String {
         let text = self.to_string();
         match self.url() {
-            Some(url) => text.replace(&format!(" ({url})"), "").replace(url.as_str(), "<url>"),
+            Some(url) => text
+                .replace(&format!(" ({url})"), "")
+                .replace(url.as_str(), "<url>"),
             None => text,
         }
     }

@@ -19,16 +19,30 @@ impl ApiCaller {
     }
 
     pub fn actor<'a>(&self, label: &'a str) -> Actor<'a> {
-        Actor { user_id: self.0.created_by, label }
+        Actor {
+            user_id: self.0.created_by,
+            label,
+        }
     }
 }
 
 impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let key = header.strip_prefix("Bearer ").map(str::trim).filter(|k| !k.is_empty()).ok_or(ApiError(AppError::Unauthorized))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let key = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or(ApiError(AppError::Unauthorized))?;
         match api_keys::authenticate(&state.pool, key).await? {
             Some(found) => Ok(ApiCaller(found)),
             None => Err(ApiError(AppError::Unauthorized)),

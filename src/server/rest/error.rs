@@ -29,9 +29,12 @@ pub fn code(err: &AppError) -> &'static str {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let message = match &self.0 {
-            AppError::Unauthorized => "a valid API key is required: Authorization: Bearer hk_…".to_string(),
+            AppError::Unauthorized => {
+                "a valid API key is required: Authorization: Bearer hk_…".to_string()
+            }
             other => other.to_string(),
         };
         let mut body = json!({ "error": { "code": code(&self.0), "message": message } });

@@ -26,14 +26,25 @@ struct PublishBody<'a> {
 
 /// Publishes an event: 201 with the new event, or 200 with the first one when the
 /// idempotency key (body field or `Idempotency-Key` header) was seen before.
-pub async fn publish(State(state): State<AppState>, _caller: ApiCaller, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub async fn publish(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let limit = state.settings.max_payload_bytes;
     if body.len() > limit {
         return Ok(too_large(limit));
     }
-    let parsed: PublishBody = serde_json::from_slice(&body)
-        .map_err(|err| AppError::BadRequest(format!("the body must be JSON {{\"type\", \"data\", \"idempotency_key\"?}}: {err}")))?;
-    let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let parsed: PublishBody = serde_json::from_slice(&body).map_err(|err| {
+        AppError::BadRequest(format!(
+            "the body must be JSON {{\"type\", \"data\", \"idempotency_key\"?}}: {err}"
+        ))
+    })?;
+    let header_key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let key = parsed.idempotency_key.or(header_key);
     let published = publish_event(
         &state.pool,
@@ -46,7 +57,11 @@ pub async fn publish(State(state): State<AppState>, _caller: ApiCaller, headers:
         },
     )
     .await?;
-    let status = if published.created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if published.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(published)).into_response())
 }
 
@@ -77,10 +92,17 @@ pub struct EventList {
 }
 
 /// Lists events oldest first after a cursor (or the newest page without one).
-pub async fn list(State(state): State<AppState>, _caller: ApiCaller, Query(query): Query<ListQuery>) -> Result<Json<EventList>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<EventList>, ApiError> {
     let limit = query.limit.unwrap_or(50).clamp(1, 500);
     let after = match query.after.as_deref() {
-        Some(text) => Some(crate::domain::ids::parse_event_ref(text).ok_or_else(|| AppError::field("after", "must be an event id (evt_…)"))?),
+        Some(text) => Some(
+            crate::domain::ids::parse_event_ref(text)
+                .ok_or_else(|| AppError::field("after", "must be an event id (evt_…)"))?,
+        ),
         None => None,
     };
     let rows: Vec<(Uuid, String, DateTime<Utc>, String)> = sqlx::query_as(
@@ -96,7 +118,9 @@ pub async fn list(State(state): State<AppState>, _caller: ApiCaller, Query(query
     .bind(limit)
     .fetch_all(&state.pool)
     .await?;
-    let next_after = rows.last().map(|(id, ..)| crate::domain::ids::event_ref(*id));
+    let next_after = rows
+        .last()
+        .map(|(id, ..)| crate::domain::ids::event_ref(*id));
     let data = rows
         .into_iter()
         .map(|(id, event_type, created_at, body)| EventItem {

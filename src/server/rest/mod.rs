@@ -35,13 +35,29 @@ pub fn router(max_payload: usize) -> Router<AppState> {
         .route("/api/v1/events", post(events::publish).get(events::list))
         .route("/api/v1/deliveries/{id}", get(deliveries::get))
         .route("/api/v1/deliveries/{id}/retry", post(deliveries::retry))
-        .route("/api/v1/webhooks", get(webhooks::list).post(webhooks::create))
-        .route("/api/v1/webhooks/{id}", get(webhooks::get).patch(webhooks::update).delete(webhooks::delete))
+        .route(
+            "/api/v1/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/api/v1/webhooks/{id}",
+            get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
         .route("/api/v1/webhooks/{id}/test", post(deliveries::send_test))
-        .route("/api/v1/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
-        .route("/api/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route(
+            "/api/v1/webhooks/{id}/rotate-secret",
+            post(webhooks::rotate_secret),
+        )
+        .route(
+            "/api/v1/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
         .route("/api/v1/openapi.json", get(openapi::document))
         // The handlers check the exact limit and answer with a JSON error; this only stops
         // absurd bodies before they are read.
-        .layer(DefaultBodyLimit::max(max_payload.saturating_mul(2).max(64 * 1024)))
+        .layer(DefaultBodyLimit::max(
+            max_payload.saturating_mul(2).max(64 * 1024),
+        ))
 }

@@ -20,7 +20,12 @@ mod tests {
         assert_eq!(doc["openapi"], "3.1.0");
         let mut documented: Vec<(String, String)> = Vec::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
-            for method in item.as_object().unwrap().keys().filter(|k| *k != "parameters") {
+            for method in item
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| *k != "parameters")
+            {
                 documented.push((method.clone(), path.clone()));
             }
         }

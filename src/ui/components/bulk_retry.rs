@@ -65,13 +65,15 @@ pub fn BulkRetry(view: Memo<String>, on_done: Callback<()>) -> impl IntoView {
 fn follow(job: RwSignal<Option<JobProgress>>, on_done: Callback<()>) {
     let handle = StoredValue::new(None::<IntervalHandle>);
     let tick = move || {
-        let Some(id) = job.get_untracked().map(|j| j.id) else { return };
+        let Some(id) = job.try_get_untracked().flatten().map(|j| j.id) else {
+            return;
+        };
         spawn_local(async move {
             if let Ok(progress) = bulk_job(id).await {
                 let finished = progress.status != "running";
-                job.set(Some(progress));
+                job.try_set(Some(progress));
                 if finished {
-                    if let Some(h) = handle.get_value() {
+                    if let Some(Some(h)) = handle.try_get_value() {
                         h.clear();
                     }
                     on_done.run(());

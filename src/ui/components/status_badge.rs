@@ -7,7 +7,9 @@ pub fn StatusBadge(status: DeliveryStatus) -> impl IntoView {
     let colours = match status {
         DeliveryStatus::Succeeded => "bg-emerald-50 text-emerald-700 ring-emerald-600/20",
         DeliveryStatus::Failed => "bg-red-50 text-red-700 ring-red-600/20",
-        DeliveryStatus::Pending | DeliveryStatus::Retrying => "bg-amber-50 text-amber-800 ring-amber-600/20",
+        DeliveryStatus::Pending | DeliveryStatus::Retrying => {
+            "bg-amber-50 text-amber-800 ring-amber-600/20"
+        }
     };
     view! {
         <span

@@ -9,8 +9,17 @@ use leptos::prelude::*;
 pub fn ApiKeysPage() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
-    let keys = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_keys());
-    let name_error = Signal::derive(move || create.value().get().and_then(|r| r.err()).and_then(|e| e.field_message("name")));
+    let keys = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| list_api_keys(),
+    );
+    let name_error = Signal::derive(move || {
+        create
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .and_then(|e| e.field_message("name"))
+    });
     view! {
         <h1 class="mb-4 text-xl font-semibold">"API keys"</h1>
         <ActionForm action=create attr:class="mb-4 flex max-w-3xl flex-wrap items-start gap-3 rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-200">
@@ -19,7 +28,7 @@ pub fn ApiKeysPage() -> impl IntoView {
         </ActionForm>
         {move || create.value().get().and_then(|r| r.ok()).map(|key| view! {
             <div role="status" class="mb-4 max-w-3xl rounded-md bg-amber-50 p-3 text-sm ring-1 ring-amber-200">
-                "Copy this key now; it is not shown again: " <code class="break-all font-mono" data-testid="new-api-key">{key}</code>
+                <span>"Copy this key now; it is not shown again: "</span><code class="break-all font-mono" data-testid="new-api-key">{key}</code>
             </div>
         })}
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading keys…"</p> }>
@@ -35,7 +44,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                                     <tr data-testid="key-row" data-name=k.name.clone()>
                                         <td class="px-4 py-2">{k.name.clone()}</td>
                                         <td class="px-4 py-2 font-mono text-xs">{format!("{}…", k.prefix)}</td>
-                                        <td class="px-4 py-2 text-slate-600">{exact(k.created_at)}{k.created_by.clone().map(|by| format!(" by {by}"))}</td>
+                                        <td class="px-4 py-2 text-slate-600">{format!("{}{}", exact(k.created_at), k.created_by.clone().map(|by| format!(" by {by}")).unwrap_or_default())}</td>
                                         <td class="px-4 py-2 text-slate-600">{k.last_used_at.map(exact).unwrap_or_else(|| "never".into())}</td>
                                         <td class="px-4 py-2 text-right">
                                             {match k.revoked_at {

@@ -10,7 +10,10 @@ use leptos_router::hooks::use_query_map;
 pub fn AuditPage() -> impl IntoView {
     let params = use_query_map();
     let filter = Memo::new(move |_| params.with(|p| (p.get("actor"), p.get("action"))));
-    let entries = Resource::new(move || filter.get(), |(actor, action)| audit_entries(actor, action));
+    let entries = Resource::new(
+        move || filter.get(),
+        |(actor, action)| audit_entries(actor, action),
+    );
     let (actor, action) = filter.get_untracked();
     view! {
         <h1 class="mb-4 text-xl font-semibold">"Audit log"</h1>

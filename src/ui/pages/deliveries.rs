@@ -4,7 +4,9 @@
 //! refreshes itself every few seconds (keeping the rows in place and offering the newer ones),
 //! and failed deliveries can be retried one by one or all at once.
 
-use crate::api::deliveries::{LogFilters, RetryDelivery, delivery_log, filter_choices, newer_count};
+use crate::api::deliveries::{
+    LogFilters, RetryDelivery, delivery_log, filter_choices, newer_count,
+};
 use crate::domain::delivery::{DeliveryRow, DeliveryStatus};
 use crate::domain::ids::event_ref;
 use crate::domain::log_query::{CodeClass, Direction, LogPage, LogQuery, SortKey};
@@ -27,7 +29,9 @@ fn link(query: &LogQuery) -> String {
 #[component]
 pub fn DeliveriesPage() -> impl IntoView {
     let params = use_query_map();
-    let query = Memo::new(move |_| params.with(|p| LogQuery::from_pairs(p.into_iter().map(|(k, v)| (k.as_ref(), v)))));
+    let query = Memo::new(move |_| {
+        params.with(|p| LogQuery::from_pairs(p.into_iter().map(|(k, v)| (k.as_ref(), v))))
+    });
     let view_string = Memo::new(move |_| query.with(LogQuery::to_query_string));
     // Live refresh: re-read the page at or below its top row, so rows never jump.
     let anchor = RwSignal::new(None::<Uuid>);
@@ -35,7 +39,10 @@ pub fn DeliveriesPage() -> impl IntoView {
         view_string.track();
         anchor.set(None);
     });
-    let page = Resource::new(move || (view_string.get(), anchor.get()), |(view, anchor)| delivery_log(view, anchor));
+    let page = Resource::new(
+        move || (view_string.get(), anchor.get()),
+        |(view, anchor)| delivery_log(view, anchor),
+    );
     let filters = Resource::new(|| (), |_| filter_choices());
     let newer = RwSignal::new(0i64);
     let retry = ServerAction::<RetryDelivery>::new();
@@ -84,7 +91,7 @@ pub fn DeliveriesPage() -> impl IntoView {
                     Ok(data) if data.rows.is_empty() => view! { <EmptyLog filtered=query.with_untracked(LogQuery::is_filtered) /> }.into_any(),
                     Ok(data) => view! { <DeliveryTable data query=query.get_untracked() retry /> }.into_any(),
                     Err(err) => view! {
-                        <p role="alert" class="rounded-md bg-red-50 p-4 text-red-700">"The log could not be loaded: " {err.to_string()}</p>
+                        <p role="alert" class="rounded-md bg-red-50 p-4 text-red-700">{format!("The log could not be loaded: {err}")}</p>
                     }.into_any(),
                 }
             })}
@@ -103,7 +110,10 @@ fn live_refresh(
 ) {
     Effect::new(move |_| {
         let tick = move || {
-            let top = page.get_untracked().and_then(|r| r.ok()).and_then(|p| p.rows.first().map(|r| r.id));
+            let top = page
+                .get_untracked()
+                .and_then(|r| r.ok())
+                .and_then(|p| p.rows.first().map(|r| r.id));
             let live_top = query.with_untracked(|q| q.cursor.is_none() && q.is_newest_first());
             match (live_top, top) {
                 (true, Some(top)) => {
@@ -112,7 +122,7 @@ fn live_refresh(
                     let view = view_string.get_untracked();
                     leptos::task::spawn_local(async move {
                         if let Ok(count) = newer_count(view, top).await {
-                            newer.set(count);
+                            newer.try_set(count);
                         }
                     });
                 }
@@ -137,7 +147,9 @@ fn FilterBar(query: LogQuery, choices: LogFilters) -> impl IntoView {
         let navigate = navigate.clone();
         move |ev: leptos::ev::Event| {
             let value = event_target_value(&ev);
-            let mut next = params.with_untracked(|p| LogQuery::from_pairs(p.into_iter().map(|(k, v)| (k.as_ref(), v))));
+            let mut next = params.with_untracked(|p| {
+                LogQuery::from_pairs(p.into_iter().map(|(k, v)| (k.as_ref(), v)))
+            });
             set_field(&mut next, field, &value);
             navigate(&link(&next.first_page()), Default::default());
         }
@@ -214,12 +226,20 @@ fn set_field(query: &mut LogQuery, field: &str, value: &str) {
 }
 
 fn leak_key(field: &str) -> &'static str {
-    ["q", "status", "event", "endpoint", "since", "code", "sort", "dir"].into_iter().find(|k| *k == field).unwrap_or("q")
+    [
+        "q", "status", "event", "endpoint", "since", "code", "sort", "dir",
+    ]
+    .into_iter()
+    .find(|k| *k == field)
+    .unwrap_or("q")
 }
 
 /// `license` from `license.assigned`, once each.
 fn categories(types: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = types.iter().filter_map(|t| t.split_once('.').map(|(c, _)| c.to_string())).collect();
+    let mut out: Vec<String> = types
+        .iter()
+        .filter_map(|t| t.split_once('.').map(|(c, _)| c.to_string()))
+        .collect();
     out.dedup();
     out.sort();
     out.dedup();
@@ -255,10 +275,24 @@ fn EmptyLog(filtered: bool) -> impl IntoView {
 }
 
 #[component]
-fn DeliveryTable(data: LogPage, query: LogQuery, retry: ServerAction<RetryDelivery>) -> impl IntoView {
+fn DeliveryTable(
+    data: LogPage,
+    query: LogQuery,
+    retry: ServerAction<RetryDelivery>,
+) -> impl IntoView {
     let now = data.generated_at;
-    let newer = data.prev.clone().map(|c| link(&LogQuery { cursor: Some(c), ..query.clone() }));
-    let older = data.next.clone().map(|c| link(&LogQuery { cursor: Some(c), ..query.clone() }));
+    let newer = data.prev.clone().map(|c| {
+        link(&LogQuery {
+            cursor: Some(c),
+            ..query.clone()
+        })
+    });
+    let older = data.next.clone().map(|c| {
+        link(&LogQuery {
+            cursor: Some(c),
+            ..query.clone()
+        })
+    });
     view! {
         <div class="overflow-x-auto rounded-xl bg-white shadow-sm ring-1 ring-slate-200">
             <table class="min-w-full divide-y divide-slate-200 text-sm" data-testid="delivery-table">
@@ -299,28 +333,48 @@ fn SortLink(query: LogQuery, key: SortKey, label: &'static str) -> impl IntoView
         (true, Direction::Desc) => Direction::Asc,
         _ => Direction::Desc,
     };
-    let href = link(&LogQuery { sort: key, dir, cursor: None, ..query });
+    let href = link(&LogQuery {
+        sort: key,
+        dir,
+        cursor: None,
+        ..query
+    });
     let arrow = match (active, dir) {
         (false, _) => "",
         (true, Direction::Asc) => " ↓",
         (true, Direction::Desc) => " ↑",
     };
-    let sorted = if active { if dir == Direction::Asc { "descending" } else { "ascending" } } else { "none" };
+    let sorted = if active {
+        if dir == Direction::Asc {
+            "descending"
+        } else {
+            "ascending"
+        }
+    } else {
+        "none"
+    };
     view! { <a href=href class="hover:text-slate-900" aria-sort=sorted data-testid=format!("sort-{}", key.as_str())>{label}{arrow}</a> }
 }
 
 #[component]
-fn DeliveryLine(row: DeliveryRow, now: DateTime<Utc>, retry: ServerAction<RetryDelivery>) -> impl IntoView {
+fn DeliveryLine(
+    row: DeliveryRow,
+    now: DateTime<Utc>,
+    retry: ServerAction<RetryDelivery>,
+) -> impl IntoView {
     let failed = row.status == DeliveryStatus::Failed;
     let attempted = row.last_attempt_at;
     let event = event_ref(row.event_id);
-    let next_retry = row.next_attempt_at.filter(|_| row.status.is_open() && row.attempt_count > 0).map(|at| relative(at, now));
+    let next_retry = row
+        .next_attempt_at
+        .filter(|_| row.status.is_open() && row.attempt_count > 0)
+        .map(|at| relative(at, now));
     let detail = format!("{BASE}/{}", row.id);
     let id = row.id;
     view! {
         <tr class=if failed { "bg-red-50/70" } else { "" } data-testid="delivery-row" data-status=row.status.as_str() data-id=row.id.to_string()>
             <td class="px-4 py-2">
-                <div class="font-medium">{row.endpoint_name.clone()}{row.endpoint_deleted.then_some(" (deleted)")}</div>
+                <div class="font-medium">{format!("{}{}", row.endpoint_name, if row.endpoint_deleted { " (deleted)" } else { "" })}</div>
                 <div class="max-w-xs truncate text-xs text-slate-500" title=row.endpoint_url.clone()>{row.endpoint_url.clone()}</div>
             </td>
             <td class="px-4 py-2">
@@ -329,7 +383,9 @@ fn DeliveryLine(row: DeliveryRow, now: DateTime<Utc>, retry: ServerAction<RetryD
             </td>
             <td class="px-4 py-2">
                 <StatusBadge status=row.status />
-                {next_retry.map(|when| view! { <div class="mt-0.5 text-xs text-slate-500">"next retry " {when}</div> })}
+                // Always present (empty when there is no retry) so server and browser render the
+                // same structure.
+                <div class="mt-0.5 text-xs text-slate-500">{next_retry.map(|when| format!("next retry {when}")).unwrap_or_default()}</div>
             </td>
             <td class="px-4 py-2 font-mono text-xs" data-testid="response">{row.response_label()}</td>
             <td class="px-4 py-2 text-center">{row.attempt_count}</td>

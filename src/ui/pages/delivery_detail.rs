@@ -9,35 +9,53 @@ use crate::ui::components::status_badge::StatusBadge;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use uuid::Uuid;
 
 #[component]
 pub fn DeliveryDetailPage() -> impl IntoView {
     let params = use_params_map();
-    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| Uuid::parse_str(&s).ok())));
-    let detail = Resource::new(move || id.get(), |id| async move {
-        match id {
-            Some(id) => load_delivery(id).await,
-            None => Err(crate::error::AppError::NotFound("Delivery".into())),
-        }
-    });
+    let id =
+        Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| Uuid::parse_str(&s).ok())));
+    let detail = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => load_delivery(id).await,
+                None => Err(crate::error::AppError::NotFound("Delivery".into())),
+            }
+        },
+    );
     let retry = ServerAction::<RetryDelivery>::new();
-    // After a retry, re-read the delivery every second until the new attempt is recorded.
-    let waiting_for = RwSignal::new(None::<usize>);
     Effect::new(move |_| {
         if retry.version().get() > 0 {
-            let seen = detail.get_untracked().and_then(|r| r.ok()).map(|d| d.attempts.len()).unwrap_or(0);
-            waiting_for.set(Some(seen));
+            detail.refetch();
         }
     });
+    // While an attempt is due (a queued retry, or a retry in the next seconds), re-read the
+    // delivery every second so the new attempt shows up when it completes.
+    let alive = Arc::new(AtomicBool::new(true));
+    on_cleanup({
+        let alive = alive.clone();
+        move || alive.store(false, Ordering::Relaxed)
+    });
     Effect::new(move |_| {
-        let Some(seen) = waiting_for.get() else { return };
-        let now_seen = detail.get().and_then(|r| r.ok()).map(|d| d.attempts.len()).unwrap_or(0);
-        if now_seen > seen {
-            waiting_for.set(None);
-        } else {
-            set_timeout(move || detail.refetch(), Duration::from_millis(700));
+        let due = detail
+            .get()
+            .and_then(|r| r.ok())
+            .is_some_and(|d| attempt_due(&d));
+        if due {
+            let alive = alive.clone();
+            set_timeout(
+                move || {
+                    if alive.load(Ordering::Relaxed) {
+                        detail.refetch();
+                    }
+                },
+                Duration::from_secs(1),
+            );
         }
     });
     view! {
@@ -45,7 +63,7 @@ pub fn DeliveryDetailPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="mt-4 text-slate-500">"Loading delivery…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(data) => view! { <Detail data retry waiting=Signal::derive(move || waiting_for.get().is_some()) /> }.into_any(),
+                    Ok(data) => view! { <Detail data retry /> }.into_any(),
                     Err(err) => view! { <p role="alert" class="mt-4 rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
                 }
             })}
@@ -54,7 +72,8 @@ pub fn DeliveryDetailPage() -> impl IntoView {
 }
 
 #[component]
-fn Detail(data: DeliveryDetail, retry: ServerAction<RetryDelivery>, waiting: Signal<bool>) -> impl IntoView {
+fn Detail(data: DeliveryDetail, retry: ServerAction<RetryDelivery>) -> impl IntoView {
+    let waiting = attempt_due(&data);
     let d = data.delivery.clone();
     let now = data.generated_at;
     let latest = data.attempts.last().cloned();
@@ -62,22 +81,24 @@ fn Detail(data: DeliveryDetail, retry: ServerAction<RetryDelivery>, waiting: Sig
         <div class="mt-3 mb-6 flex flex-wrap items-start justify-between gap-4">
             <div>
                 <h1 class="text-xl font-semibold">
-                    <span class="font-mono">{d.event_type.clone()}</span>" → "{d.endpoint_name.clone()}
+                    <span class="font-mono">{d.event_type.clone()}</span>
+                    <span>{format!(" → {}", d.endpoint_name)}</span>
                 </h1>
                 <p class="mt-1 text-sm text-slate-600">
-                    <span class="font-mono">{event_ref(d.event_id)}</span>" · created "{exact(d.created_at)}
+                    <span class="font-mono">{event_ref(d.event_id)}</span>
+                    <span>{format!(" · created {}", exact(d.created_at))}</span>
                 </p>
             </div>
             <div class="flex items-center gap-3">
                 <span data-testid="delivery-status"><StatusBadge status=d.status /></span>
-                {d.next_attempt_at.filter(|_| d.status.is_open() && d.attempt_count > 0).map(|at| view! {
-                    <span class="text-sm text-slate-600">"next retry "{relative(at, now)}</span>
-                })}
+                <span class="text-sm text-slate-600">
+                    {d.next_attempt_at.filter(|_| d.status.is_open() && d.attempt_count > 0).map(|at| format!("next retry {}", relative(at, now))).unwrap_or_default()}
+                </span>
                 <ActionForm action=retry>
                     <input type="hidden" name="id" value=d.id.to_string() />
                     <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-60"
-                        disabled=move || waiting.get() || retry.pending().get()>
-                        {move || if waiting.get() { "Retrying…" } else { "Retry" }}
+                        disabled=move || waiting || retry.pending().get()>
+                        {if waiting { "Retrying…" } else { "Retry" }}
                     </button>
                 </ActionForm>
             </div>
@@ -107,9 +128,22 @@ fn Detail(data: DeliveryDetail, retry: ServerAction<RetryDelivery>, waiting: Sig
     }
 }
 
+/// An attempt is queued or due within seconds.
+fn attempt_due(data: &DeliveryDetail) -> bool {
+    let d = &data.delivery;
+    d.status.is_open()
+        && (d.queued
+            || d.next_attempt_at
+                .is_some_and(|at| at <= data.generated_at + chrono::Duration::seconds(5)))
+}
+
 #[component]
 fn Response(attempt: AttemptView) -> impl IntoView {
-    let pretty = attempt.response_body.as_deref().map(pretty_if_json).unwrap_or_default();
+    let pretty = attempt
+        .response_body
+        .as_deref()
+        .map(pretty_if_json)
+        .unwrap_or_default();
     let raw = attempt.response_body.clone().unwrap_or_default();
     view! {
         <dl class="mb-3 grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm">
@@ -118,13 +152,13 @@ fn Response(attempt: AttemptView) -> impl IntoView {
             <dt class="text-slate-500">"Duration"</dt><dd>{format!("{} ms", attempt.duration_ms)}</dd>
             {attempt.error_class.clone().map(|class| view! {
                 <dt class="text-slate-500">"Failure"</dt>
-                <dd data-testid="failure"><span class="font-mono text-red-700">{class}</span>" "{attempt.error_message.clone().unwrap_or_default()}</dd>
+                <dd data-testid="failure"><span class="font-mono text-red-700">{class}</span><span>{format!(" {}", attempt.error_message.clone().unwrap_or_default())}</span></dd>
             })}
         </dl>
         {(!attempt.response_headers.is_empty()).then(|| view! { <Headers title="Headers" headers=attempt.response_headers.clone() testid="response-headers" /> })}
         {attempt.response_body.is_some().then(|| view! {
             <h3 class="mt-4 mb-1 text-sm font-medium text-slate-700">
-                "Body" {attempt.response_body_truncated.then(|| view! { <span class="ml-2 rounded bg-amber-100 px-1.5 text-xs text-amber-800">"truncated at 64 KiB"</span> })}
+                <span>"Body"</span>{attempt.response_body_truncated.then(|| view! { <span class="ml-2 rounded bg-amber-100 px-1.5 text-xs text-amber-800">"truncated at 64 KiB"</span> })}
             </h3>
             <CodeBlock text=pretty.clone() copy=raw.clone() testid="response-body" />
         })}
@@ -132,11 +166,18 @@ fn Response(attempt: AttemptView) -> impl IntoView {
 }
 
 fn pretty_if_json(text: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(text).ok().and_then(|v| serde_json::to_string_pretty(&v).ok()).unwrap_or_else(|| text.to_string())
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| text.to_string())
 }
 
 #[component]
-fn Headers(title: &'static str, headers: Vec<(String, String)>, testid: &'static str) -> impl IntoView {
+fn Headers(
+    title: &'static str,
+    headers: Vec<(String, String)>,
+    testid: &'static str,
+) -> impl IntoView {
     view! {
         <h3 class="mb-1 text-sm font-medium text-slate-700">{title}</h3>
         <table class="w-full text-xs" data-testid=testid>
@@ -187,8 +228,12 @@ fn AttemptItem(attempt: AttemptView, now: DateTime<Utc>) -> impl IntoView {
         <li class="flex items-start gap-3" data-testid="attempt" data-result=if ok { "success" } else { "failure" }>
             <span class=if ok { "mt-1.5 h-2.5 w-2.5 rounded-full bg-emerald-500" } else { "mt-1.5 h-2.5 w-2.5 rounded-full bg-red-500" }></span>
             <div class="text-sm">
-                <div><span class="font-medium">{format!("#{}", attempt.attempt_number)}</span>" · "<span class="font-mono">{result}</span>" · "{format!("{} ms", attempt.duration_ms)}" · "<span data-testid="trigger">{who}</span></div>
-                <div class="text-xs text-slate-500" title=exact(attempt.started_at)>{relative(attempt.started_at, now)}" · "{exact(attempt.started_at)}</div>
+                <div>
+                    <span class="font-medium">{format!("#{}", attempt.attempt_number)}</span>
+                    <span class="font-mono">{format!(" · {result} · {} ms · ", attempt.duration_ms)}</span>
+                    <span data-testid="trigger">{who}</span>
+                </div>
+                <div class="text-xs text-slate-500" title=exact(attempt.started_at)>{format!("{} · {}", relative(attempt.started_at, now), exact(attempt.started_at))}</div>
                 {attempt.error_message.clone().filter(|_| !ok).map(|m| view! { <div class="text-xs text-red-700">{m}</div> })}
             </div>
         </li>

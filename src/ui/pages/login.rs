@@ -7,7 +7,9 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
-    let next = use_query_map().with_untracked(|q| q.get("next")).unwrap_or_default();
+    let next = use_query_map()
+        .with_untracked(|q| q.get("next"))
+        .unwrap_or_default();
     let error = move || match login.value().get() {
         Some(Err(AppError::InvalidCredentials)) => Some("Invalid email or password".to_string()),
         Some(Err(err)) => Some(err.to_string()),

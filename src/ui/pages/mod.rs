@@ -4,6 +4,6 @@ pub mod deliveries;
 pub mod delivery_detail;
 pub mod login;
 pub mod not_found;
+pub mod users;
 pub mod webhook_edit;
 pub mod webhooks;
-pub mod users;

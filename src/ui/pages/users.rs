@@ -10,9 +10,26 @@ use leptos::prelude::*;
 pub fn UsersPage() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let change = ServerAction::<ChangeUser>::new();
-    let users = Resource::new(move || (create.version().get(), change.version().get()), |_| list_users());
-    let field = move |name: &'static str| Signal::derive(move || create.value().get().and_then(|r| r.err()).and_then(|e| e.field_message(name)));
-    let change_error = move || change.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let users = Resource::new(
+        move || (create.version().get(), change.version().get()),
+        |_| list_users(),
+    );
+    let field = move |name: &'static str| {
+        Signal::derive(move || {
+            create
+                .value()
+                .get()
+                .and_then(|r| r.err())
+                .and_then(|e| e.field_message(name))
+        })
+    };
+    let change_error = move || {
+        change
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
     view! {
         <h1 class="mb-4 text-xl font-semibold">"Users"</h1>
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading users…"</p> }>

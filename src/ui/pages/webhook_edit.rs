@@ -4,8 +4,8 @@
 
 use crate::api::deliveries::filter_choices;
 use crate::api::endpoints::{
-    DeleteWebhook, SaveWebhook, SetWebhookEnabled, get_webhook, recover_count, recover_webhook, reveal_webhook_secret,
-    rotate_webhook_secret,
+    DeleteWebhook, SaveWebhook, SetWebhookEnabled, get_webhook, recover_count, recover_webhook,
+    reveal_webhook_secret, rotate_webhook_secret,
 };
 use crate::domain::endpoint::{EndpointForm, EndpointView};
 use crate::domain::signing::SignatureScheme;
@@ -20,21 +20,26 @@ use uuid::Uuid;
 #[component]
 pub fn WebhookEditPage() -> impl IntoView {
     let params = use_params_map();
-    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| Uuid::parse_str(&s).ok())));
-    let endpoint = Resource::new(move || id.get(), |id| async move {
-        match id {
-            Some(id) => get_webhook(id).await.map(Some),
-            None => Ok(None),
-        }
-    });
+    let id =
+        Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| Uuid::parse_str(&s).ok())));
+    let endpoint = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_webhook(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
     let catalog = Resource::new(|| (), |_| filter_choices());
+    let on_change = Callback::new(move |_| endpoint.refetch());
     view! {
         <a href="/admin/webhooks" class="text-sm text-indigo-600 hover:underline">"← Webhooks"</a>
         <Transition fallback=|| view! { <p class="mt-4 text-slate-500">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let types = catalog.await.map(|c| c.event_types).unwrap_or_default();
                 match endpoint.await {
-                    Ok(existing) => view! { <Editor existing types on_change=Callback::new(move |_| endpoint.refetch()) /> }.into_any(),
+                    Ok(existing) => view! { <Editor existing types on_change /> }.into_any(),
                     Err(err) => view! { <p role="alert" class="mt-4 rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
                 }
             })}
@@ -43,27 +48,44 @@ pub fn WebhookEditPage() -> impl IntoView {
 }
 
 #[component]
-fn Editor(existing: Option<EndpointView>, types: Vec<String>, on_change: Callback<()>) -> impl IntoView {
+fn Editor(
+    existing: Option<EndpointView>,
+    types: Vec<String>,
+    on_change: Callback<()>,
+) -> impl IntoView {
     let save = ServerAction::<SaveWebhook>::new();
     let navigate = use_navigate();
     let is_new = existing.is_none();
+    // A new endpoint continues on its own page; an edited one keeps the form as typed.
     Effect::new(move |_| {
-        if let Some(Ok(id)) = save.value().get() {
-            if is_new {
-                navigate(&format!("/admin/webhooks/{id}"), Default::default());
-            } else {
-                on_change.run(());
-            }
+        if let (Some(Ok(id)), true) = (save.value().get(), is_new) {
+            navigate(&format!("/admin/webhooks/{id}"), Default::default());
         }
     });
-    let form = existing.as_ref().map(EndpointView::to_form).unwrap_or_else(|| EndpointForm { signature_scheme: "timestamped".into(), ..EndpointForm::default() });
-    let error = move |field: &'static str| move || save.value().get().and_then(|r| r.err()).and_then(|e| e.field_message(field));
+    let form = existing
+        .as_ref()
+        .map(EndpointView::to_form)
+        .unwrap_or_else(|| EndpointForm {
+            signature_scheme: "timestamped".into(),
+            ..EndpointForm::default()
+        });
+    let error = move |field: &'static str| {
+        move || {
+            save.value()
+                .get()
+                .and_then(|r| r.err())
+                .and_then(|e| e.field_message(field))
+        }
+    };
     let other_error = move || match save.value().get() {
         Some(Err(AppError::Validation(_))) | None | Some(Ok(_)) => None,
         Some(Err(err)) => Some(err.to_string()),
     };
     let saved = move || matches!(save.value().get(), Some(Ok(_))) && !is_new;
-    let title = existing.as_ref().map(|e| format!("Edit {}", e.name)).unwrap_or_else(|| "New webhook".into());
+    let title = existing
+        .as_ref()
+        .map(|e| format!("Edit {}", e.name))
+        .unwrap_or_else(|| "New webhook".into());
     view! {
         <h1 class="mt-3 mb-4 text-xl font-semibold">{title}</h1>
         {existing.clone().map(|e| view! { <Manage endpoint=e on_change /> })}
@@ -127,7 +149,13 @@ fn Editor(existing: Option<EndpointView>, types: Vec<String>, on_change: Callbac
 }
 
 #[component]
-fn Field(label: &'static str, name: &'static str, value: String, error: Signal<Option<String>>, #[prop(optional)] hint: &'static str) -> impl IntoView {
+fn Field(
+    label: &'static str,
+    name: &'static str,
+    value: String,
+    error: Signal<Option<String>>,
+    #[prop(optional)] hint: &'static str,
+) -> impl IntoView {
     view! {
         <label class="block">
             <span class="text-sm font-medium text-slate-700">{label}</span>
@@ -152,21 +180,27 @@ fn Manage(endpoint: EndpointView, on_change: Callback<()>) -> impl IntoView {
     });
     let secret = RwSignal::new(None::<String>);
     let secret_note = RwSignal::new(None::<String>);
-    let reveal = move |_| spawn_local(async move {
-        match reveal_webhook_secret(id).await {
-            Ok(s) => secret.set(Some(s)),
-            Err(e) => secret_note.set(Some(e.to_string())),
-        }
-    });
-    let rotate = move |_| spawn_local(async move {
-        match rotate_webhook_secret(id).await {
-            Ok(s) => {
-                secret.set(Some(s));
-                secret_note.set(Some("Rotated: the previous secret also signs for the next 24 hours.".into()));
+    let reveal = move |_| {
+        spawn_local(async move {
+            match reveal_webhook_secret(id).await {
+                Ok(s) => secret.set(Some(s)),
+                Err(e) => secret_note.set(Some(e.to_string())),
             }
-            Err(e) => secret_note.set(Some(e.to_string())),
-        }
-    });
+        })
+    };
+    let rotate = move |_| {
+        spawn_local(async move {
+            match rotate_webhook_secret(id).await {
+                Ok(s) => {
+                    secret.set(Some(s));
+                    secret_note.set(Some(
+                        "Rotated: the previous secret also signs for the next 24 hours.".into(),
+                    ));
+                }
+                Err(e) => secret_note.set(Some(e.to_string())),
+            }
+        })
+    };
     let confirm_delete = RwSignal::new(false);
     view! {
         <div class="mb-6 grid max-w-3xl gap-4 sm:grid-cols-2">
@@ -219,19 +253,23 @@ fn Recover(id: Uuid) -> impl IntoView {
     let since = RwSignal::new(String::new());
     let count = RwSignal::new(None::<i64>);
     let note = RwSignal::new(None::<String>);
-    let check = move |_| spawn_local(async move {
-        match recover_count(id, since.get_untracked()).await {
-            Ok(n) => count.set(Some(n)),
-            Err(e) => note.set(Some(e.to_string())),
-        }
-    });
-    let run = move |_| spawn_local(async move {
-        count.set(None);
-        match recover_webhook(id, since.get_untracked()).await {
-            Ok(n) => note.set(Some(format!("{n} deliveries queued again"))),
-            Err(e) => note.set(Some(e.to_string())),
-        }
-    });
+    let check = move |_| {
+        spawn_local(async move {
+            match recover_count(id, since.get_untracked()).await {
+                Ok(n) => count.set(Some(n)),
+                Err(e) => note.set(Some(e.to_string())),
+            }
+        })
+    };
+    let run = move |_| {
+        spawn_local(async move {
+            count.set(None);
+            match recover_webhook(id, since.get_untracked()).await {
+                Ok(n) => note.set(Some(format!("{n} deliveries queued again"))),
+                Err(e) => note.set(Some(e.to_string())),
+            }
+        })
+    };
     view! {
         <div class="flex flex-wrap items-center gap-2 text-sm">
             <label class="flex items-center gap-1">"Recover failed since"

@@ -56,7 +56,11 @@ pub fn WebhooksPage() -> impl IntoView {
 
 #[component]
 fn WebhookRow(endpoint: EndpointView) -> impl IntoView {
-    let types = if endpoint.event_types.is_empty() { "All events".to_string() } else { endpoint.event_types.join(", ") };
+    let types = if endpoint.event_types.is_empty() {
+        "All events".to_string()
+    } else {
+        endpoint.event_types.join(", ")
+    };
     let edit = format!("/admin/webhooks/{}", endpoint.id);
     view! {
         <tr data-testid="webhook-row" data-name=endpoint.name.clone()>
@@ -156,17 +160,23 @@ fn follow_outcome(delivery: Uuid, outcome: RwSignal<Option<String>>) {
     let tries = RwSignal::new(0u32);
     let handle = StoredValue::new(None::<IntervalHandle>);
     let tick = move || {
-        tries.update(|n| *n += 1);
-        if tries.get_untracked() > 30 {
-            if let Some(h) = handle.get_value() {
+        if tries
+            .try_update(|n| {
+                *n += 1;
+                *n
+            })
+            .unwrap_or(u32::MAX)
+            > 30
+        {
+            if let Some(Some(h)) = handle.try_get_value() {
                 h.clear();
             }
             return;
         }
         spawn_local(async move {
             if let Ok(Some(result)) = delivery_outcome(delivery).await {
-                outcome.set(Some(result));
-                if let Some(h) = handle.get_value() {
+                outcome.try_set(Some(result));
+                if let Some(Some(h)) = handle.try_get_value() {
                     h.clear();
                 }
             }
