@@ -108,3 +108,31 @@ async fn create_admin_resets_an_existing_user(pool: PgPool) {
         .unwrap();
     assert_eq!(user.role, Role::Owner);
 }
+
+#[sqlx::test]
+async fn the_last_owner_cannot_be_demoted_or_disabled(pool: PgPool) {
+    create_user(&pool, "owner@example.com", "owner-password", Role::Owner).await;
+    let owner: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let demote = db::admin::change_user(&pool, owner, Some(Role::Admin), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(demote, AppError::Conflict(_)), "{demote:?}");
+    let disable = db::admin::change_user(&pool, owner, None, Some(true))
+        .await
+        .unwrap_err();
+    assert!(matches!(disable, AppError::Conflict(_)));
+
+    create_user(&pool, "second@example.com", "owner-password", Role::Owner).await;
+    db::admin::change_user(&pool, owner, Some(Role::Admin), None)
+        .await
+        .unwrap();
+    let role: String = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
+        .bind(owner)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(role, "admin");
+}
