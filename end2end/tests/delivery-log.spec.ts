@@ -14,6 +14,107 @@ test.afterEach(async ({ request }) => {
   await receiverAnswers(request, { mode: 'ok' });
 });
 
+test('an admin filters, searches, sorts and pages through the log', async ({ page }) => {
+  await signInAsAdmin(page);
+  const log = new DeliveriesPage(page);
+  await log.waitForHydration();
+
+  // Every visible row satisfies `check` (retried until the new page has replaced the old one).
+  const allRows = async (cell: string, check: (text: string) => void) => {
+    await expect(async () => {
+      const texts = await log.rows().locator(cell).allTextContents();
+      expect(texts.length).toBeGreaterThan(0);
+      texts.forEach(check);
+    }).toPass({ timeout: 10_000 });
+  };
+
+  await log.filter('Status').selectOption('failed');
+  await expect(page).toHaveURL(/status=failed/);
+  await expect(async () => {
+    const statuses = await log.rows().evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')));
+    expect(statuses.length).toBeGreaterThan(0);
+    statuses.forEach((s) => expect(s).toBe('failed'));
+  }).toPass({ timeout: 10_000 });
+
+  await log.filter('Event type').selectOption('payment.*');
+  await expect(page).toHaveURL(/event=payment\.\*/);
+  await allRows('td:nth-child(2) div:first-child', (text) => expect(text).toMatch(/^payment\./));
+
+  // Search by webhook name.
+  await log.goto();
+  await log.search('License server');
+  await expect(page).toHaveURL(/q=License/);
+  await allRows('td:first-child div:first-child', (name) => expect(name).toBe('License server'));
+
+  // Search by event id: exactly the deliveries of that event.
+  const eventId = (await log.rows().first().locator('td:nth-child(2) div:nth-child(2)').textContent())!.trim();
+  await log.search(eventId);
+  await expect(page).toHaveURL(new RegExp(`q=${eventId}`));
+  await allRows('td:nth-child(2)', (text) => expect(text).toContain(eventId));
+
+  // Sort by response code, both ways.
+  await log.goto();
+  await page.getByTestId('sort-code').click();
+  await expect(page).toHaveURL(/sort=code/);
+  await expect(log.rows().first()).toBeVisible();
+  const descending = (await log.rows().getByTestId('response').allTextContents()).map((t) => parseInt(t, 10) || 0);
+  expect(descending).toEqual([...descending].sort((a, b) => b - a));
+  await page.getByTestId('sort-code').click();
+  await expect(page).toHaveURL(/dir=asc/);
+  await expect(async () => {
+    const ascending = (await log.rows().getByTestId('response').allTextContents()).map((t) => parseInt(t, 10) || 0);
+    expect(ascending).toEqual([...ascending].sort((a, b) => a - b));
+  }).toPass();
+
+  // Page forward twice and back: keyset pages, each its own URL.
+  await log.goto();
+  const firstPage = await log.rows().evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+  expect(firstPage.length).toBe(50);
+  await page.getByRole('link', { name: 'Older →' }).click();
+  await expect(page).toHaveURL(/cursor=a\./);
+  await expect(log.rows().first()).not.toHaveAttribute('data-id', firstPage[0]!);
+  const secondPage = await log.rows().evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+  expect(secondPage.filter((id) => firstPage.includes(id))).toEqual([]);
+  await page.getByRole('link', { name: '← Newer' }).click();
+  await expect(log.rows().first()).toHaveAttribute('data-id', firstPage[0]!);
+  // The URL is the view: a reload shows the same page.
+  await page.goBack();
+  await expect(log.rows().first()).toHaveAttribute('data-id', secondPage[0]!);
+  await page.reload();
+  await expect(log.rows().first()).toHaveAttribute('data-id', secondPage[0]!);
+});
+
+test('a failed delivery shows what was sent and received; Retry makes it succeed', async ({ page, request }) => {
+  await receiverAnswers(request, { mode: 'status', status: 500, body: '<script>window.__pwned = true</script>{"error":"down"}' });
+  const eventId = await publish(request, 'user.created', { user_id: 'usr_e2e', email: 'e2e@example.com' });
+
+  await signInAsAdmin(page);
+  const log = new DeliveriesPage(page);
+  await log.goto(`?q=${eventId}`);
+  const row = log.rows().filter({ hasText: 'Local receiver' });
+  await expect(row).toHaveAttribute('data-status', 'failed', { timeout: 20_000 });
+  await row.getByRole('link', { name: 'View' }).click();
+  await expect(page).toHaveURL(/\/admin\/webhook-deliveries\/[0-9a-f-]{36}$/);
+
+  await expect(page.getByTestId('request-headers')).toContainText('webhook-signature');
+  await expect(page.getByTestId('request-headers')).toContainText('v1,');
+  await expect(page.getByTestId('request-headers')).toContainText('x-webhook-signature');
+  await expect(page.getByTestId('payload')).toContainText('"email": "e2e@example.com"');
+  await expect(page.getByTestId('response-status')).toHaveText('500');
+  // The body is shown as text: the script tag is visible and never ran.
+  await expect(page.getByTestId('response-body')).toContainText('<script>window.__pwned = true</script>');
+  expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
+  await expect(page.getByTestId('attempt')).toHaveCount(2); // first try + one retry (schedule 1s)
+
+  await receiverAnswers(request, { mode: 'ok' });
+  await new DeliveriesPage(page).waitForHydration();
+  await page.getByRole('button', { name: 'Retry', exact: true }).click();
+  await expect(page.getByTestId('attempt')).toHaveCount(3, { timeout: 15_000 });
+  await expect(page.getByTestId('attempt').first()).toHaveAttribute('data-result', 'success');
+  await expect(page.getByTestId('attempt').first().getByTestId('trigger')).toHaveText('manual by admin@e2e.test');
+  await expect(page.getByTestId('delivery-status')).toHaveText('Success');
+});
+
 test('bulk retry shows its count, asks, and retries every failed match', async ({ page, request }) => {
   await receiverAnswers(request, { mode: 'status', status: 503 });
   const ids = [];
@@ -52,11 +153,11 @@ test('members and anonymous callers cannot call the log functions', async ({ pag
   const login = new LoginPage(page);
   await login.goto();
   await login.signIn(MEMBER);
-  await expect(page.getByText('Admin or higher role required')).toBeVisible();
+  await expect(page.getByTestId('access-refused').getByText('Admin or higher role required')).toBeVisible();
   for (const fn of ['delivery_log', 'bulk_retry_count', 'start_bulk_retry', 'filter_choices']) {
     const response = await page.request.post(`/api/${fn}`, form);
     expect(response.status(), fn).toBe(403);
   }
   await page.goto('/admin/webhook-deliveries/00000000-0000-7000-8000-000000000000');
-  await expect(page.getByText('Admin or higher role required')).toBeVisible();
+  await expect(page.getByTestId('access-refused').getByText('Admin or higher role required')).toBeVisible();
 });

@@ -56,7 +56,7 @@ test('a member is refused the admin pages and their server functions', async ({ 
   const login = new LoginPage(page);
   await login.goto();
   await login.signIn(MEMBER);
-  await expect(page.getByText('Admin or higher role required')).toBeVisible();
+  await expect(page.getByTestId('access-refused').getByText('Admin or higher role required')).toBeVisible();
   await expect(page.getByTestId('delivery-row')).toHaveCount(0);
 
   const direct = await page.request.post('/api/delivery_log', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, data: 'view=' });

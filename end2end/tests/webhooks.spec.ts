@@ -106,10 +106,10 @@ test('an owner creates a member, who cannot reach admin pages, and an API key, u
   const login = new LoginPage(memberPage);
   await login.goto();
   await login.signIn({ email, password: 'member-password-2' });
-  await expect(memberPage.getByText('Admin or higher role required')).toBeVisible();
+  await expect(memberPage.getByTestId('access-refused').getByText('Admin or higher role required')).toBeVisible();
   for (const path of ['/admin/webhook-deliveries', '/admin/webhooks', '/admin/users', '/admin/api-keys', '/admin/audit']) {
     await memberPage.goto(path);
-    await expect(memberPage.getByText('Admin or higher role required')).toBeVisible();
+    await expect(memberPage.getByTestId('access-refused').getByText('Admin or higher role required')).toBeVisible();
   }
   await memberContext.close();
 
@@ -142,7 +142,7 @@ test('a member cannot call webhook functions directly', async ({ page }) => {
   const login = new LoginPage(page);
   await login.goto();
   await login.signIn(MEMBER);
-  await expect(page.getByText('Admin or higher role required')).toBeVisible();
+  await expect(page.getByTestId('access-refused').getByText('Admin or higher role required')).toBeVisible();
   const response = await page.request.post('/api/list_webhooks', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, data: '' });
   expect(response.status()).toBe(403);
 });

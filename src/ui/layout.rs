@@ -10,18 +10,27 @@ use leptos_router::hooks::use_location;
 
 #[component]
 pub fn AdminLayout() -> impl IntoView {
-    let me = Resource::new_blocking(|| (), |_| whoami());
+    let me = Resource::new(|| (), |_| whoami());
+    // The page (Outlet) is rendered once, outside the Suspense: content inside a Suspense is
+    // rendered twice during server rendering, which would create the page's resources twice
+    // and let the HTML and the data sent for hydration come from two different reads.
+    // The page's own server functions refuse non-admins, so nothing leaks through it.
     view! {
-        <Suspense fallback=|| view! { <p class="p-8 text-slate-500">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match me.await {
-                    Ok(user) if user.role.allows(Role::Admin) => view! { <Shell user /> }.into_any(),
-                    Ok(_) => view! { <Refused message=Role::Admin.requirement() /> }.into_any(),
-                    Err(AppError::Unauthorized) => view! { <ToLogin /> }.into_any(),
-                    Err(err) => view! { <Refused message=err.to_string() /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <div class="min-h-screen">
+            <Suspense fallback=|| view! { <div class="h-14 border-b border-slate-200 bg-white"></div> }>
+                {move || Suspend::new(async move {
+                    match me.await {
+                        Ok(user) if user.role.allows(Role::Admin) => view! { <Header user /> }.into_any(),
+                        Ok(_) => view! { <Refused message=Role::Admin.requirement() /> }.into_any(),
+                        Err(AppError::Unauthorized) => view! { <ToLogin /> }.into_any(),
+                        Err(err) => view! { <Refused message=err.to_string() /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <main class="mx-auto max-w-7xl px-6 py-6">
+                <Outlet />
+            </main>
+        </div>
     }
 }
 
@@ -46,47 +55,42 @@ fn Refused(message: String) -> impl IntoView {
     }
     let logout = ServerAction::<Logout>::new();
     view! {
-        <main class="mx-auto max-w-md p-12 text-center" data-testid="access-refused">
+        <div class="mx-auto max-w-md p-12 text-center" data-testid="access-refused">
             <h1 class="text-2xl font-semibold">"Permission required"</h1>
             <p class="mt-2 text-slate-600">{message}</p>
             <ActionForm action=logout attr:class="mt-6">
                 <button class="text-indigo-600 hover:underline" type="submit">"Sign in as someone else"</button>
             </ActionForm>
-        </main>
+        </div>
     }
 }
 
 #[component]
-fn Shell(user: CurrentUser) -> impl IntoView {
+fn Header(user: CurrentUser) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     view! {
-        <div class="min-h-screen">
-            <header class="border-b border-slate-200 bg-white">
-                <div class="mx-auto flex max-w-7xl items-center gap-8 px-6 py-3">
-                    <a href="/admin/webhook-deliveries" class="flex items-center gap-2 font-semibold">
-                        <img src="/favicon.svg" alt="" class="h-7 w-7" />
-                        "Herald"
-                    </a>
-                    <nav class="flex gap-1 text-sm" aria-label="Main">
-                        <NavLink href="/admin/webhook-deliveries" label="Deliveries" />
-                        <NavLink href="/admin/webhooks" label="Webhooks" />
-                        <NavLink href="/admin/users" label="Users" />
-                        <NavLink href="/admin/api-keys" label="API keys" />
-                        <NavLink href="/admin/audit" label="Audit" />
-                    </nav>
-                    <div class="ml-auto flex items-center gap-3 text-sm text-slate-600">
-                        <span data-testid="current-user">{user.email}</span>
-                        <span class="rounded bg-slate-100 px-1.5 py-0.5 text-xs">{user.role.as_str()}</span>
-                        <ActionForm action=logout>
-                            <button type="submit" class="rounded-md px-2 py-1 hover:bg-slate-100">"Sign out"</button>
-                        </ActionForm>
-                    </div>
+        <header class="border-b border-slate-200 bg-white">
+            <div class="mx-auto flex max-w-7xl items-center gap-8 px-6 py-3">
+                <a href="/admin/webhook-deliveries" class="flex items-center gap-2 font-semibold">
+                    <img src="/favicon.svg" alt="" class="h-7 w-7" />
+                    "Herald"
+                </a>
+                <nav class="flex gap-1 text-sm" aria-label="Main">
+                    <NavLink href="/admin/webhook-deliveries" label="Deliveries" />
+                    <NavLink href="/admin/webhooks" label="Webhooks" />
+                    <NavLink href="/admin/users" label="Users" />
+                    <NavLink href="/admin/api-keys" label="API keys" />
+                    <NavLink href="/admin/audit" label="Audit" />
+                </nav>
+                <div class="ml-auto flex items-center gap-3 text-sm text-slate-600">
+                    <span data-testid="current-user">{user.email}</span>
+                    <span class="rounded bg-slate-100 px-1.5 py-0.5 text-xs">{user.role.as_str()}</span>
+                    <ActionForm action=logout>
+                        <button type="submit" class="rounded-md px-2 py-1 hover:bg-slate-100">"Sign out"</button>
+                    </ActionForm>
                 </div>
-            </header>
-            <main class="mx-auto max-w-7xl px-6 py-6">
-                <Outlet />
-            </main>
-        </div>
+            </div>
+        </header>
     }
 }
 
