@@ -65,13 +65,7 @@ async fn endpoint(pool: &PgPool, url: &str) -> Uuid {
 
 async fn publish_one(pool: &PgPool, data: &str) -> Uuid {
     let data = RawValue::from_string(data.to_string()).unwrap();
-    let request = PublishRequest {
-        event_type: "user.created",
-        data: &data,
-        idempotency_key: None,
-        only_endpoint: None,
-        trigger: None,
-    };
+    let request = PublishRequest::automatic("user.created", &data);
     publish(pool, request).await.unwrap().uuid
 }
 

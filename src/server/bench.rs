@@ -164,13 +164,7 @@ async fn throughput(
         let (pool, data) = (pool.clone(), data.clone());
         producers.spawn(async move {
             for _ in (producer..events).step_by(16) {
-                let request = PublishRequest {
-                    event_type: "bench.throughput",
-                    data: &data,
-                    idempotency_key: None,
-                    only_endpoint: None,
-                    trigger: None,
-                };
+                let request = PublishRequest::automatic("bench.throughput", &data);
                 publish(&pool, request)
                     .await
                     .map_err(|e| anyhow::anyhow!("publish failed: {e}"))?;
@@ -213,13 +207,7 @@ async fn latency(
         for _ in 0..per_tick {
             let (pool, data) = (pool.clone(), data.clone());
             inflight.spawn(async move {
-                let request = PublishRequest {
-                    event_type: "bench.latency",
-                    data: &data,
-                    idempotency_key: None,
-                    only_endpoint: None,
-                    trigger: None,
-                };
+                let request = PublishRequest::automatic("bench.latency", &data);
                 publish(&pool, request)
                     .await
                     .map(|_| ())

@@ -135,14 +135,7 @@ pub async fn ticker(pool: PgPool, mut shutdown: watch::Receiver<bool>) {
         let Ok(data) = serde_json::value::RawValue::from_string(text) else {
             continue;
         };
-        let request = PublishRequest {
-            event_type,
-            data: &data,
-            idempotency_key: None,
-            only_endpoint: None,
-            trigger: None,
-        };
-        if let Err(err) = publish(&pool, request).await {
+        if let Err(err) = publish(&pool, PublishRequest::automatic(event_type, &data)).await {
             tracing::warn!(error = %err, "demo ticker could not publish");
         }
     }

@@ -21,6 +21,19 @@ pub struct PublishRequest<'a> {
     pub trigger: Option<(&'a str, Option<Uuid>)>,
 }
 
+impl<'a> PublishRequest<'a> {
+    /// An ordinary producer event: every subscribed endpoint, automatic trigger, no idempotency key.
+    pub fn automatic(event_type: &'a str, data: &'a RawValue) -> Self {
+        Self {
+            event_type,
+            data,
+            idempotency_key: None,
+            only_endpoint: None,
+            trigger: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Published {
     pub id: String,
