@@ -217,7 +217,7 @@ pub fn parse_headers(text: &str) -> Result<Vec<(String, String)>, String> {
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let (name, value) = line
             .split_once(':')
-            .ok_or_else(|| format!("{line:?}: write headers as Name: value"))?;
+            .ok_or_else(|| format!("\"{line}\": write headers as Name: value"))?;
         let (name, value) = (name.trim(), value.trim());
         check_custom_header(name, value)?;
         headers.push((name.to_string(), value.to_string()));

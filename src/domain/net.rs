@@ -59,14 +59,14 @@ impl Cidr {
         };
         let network: IpAddr = addr
             .parse()
-            .map_err(|_| format!("{text:?} is not an IP network"))?;
+            .map_err(|_| format!("\"{text}\" is not an IP network"))?;
         let max = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             Some(p) => p
                 .parse::<u8>()
                 .ok()
                 .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{text:?}: bad prefix length"))?,
+                .ok_or_else(|| format!("\"{text}\": bad prefix length"))?,
             None => max,
         };
         Ok(Cidr { network, prefix })

@@ -84,15 +84,15 @@ fn parse_duration(part: &str) -> Result<Duration, String> {
     };
     let value: u64 = number
         .parse()
-        .map_err(|_| format!("{part:?} is not a duration like 90, 90s, 5m or 2h"))?;
+        .map_err(|_| format!("\"{part}\" is not a duration like 90, 90s, 5m or 2h"))?;
     let seconds = match unit {
         "s" | "" => value,
         "m" => value * 60,
         "h" => value * 3600,
-        _ => return Err(format!("{part:?}: use s, m or h")),
+        _ => return Err(format!("\"{part}\": use s, m or h")),
     };
     if seconds == 0 || seconds > 7 * 24 * 3600 {
-        return Err(format!("{part:?} must be between 1 second and 7 days"));
+        return Err(format!("\"{part}\" must be between 1 second and 7 days"));
     }
     Ok(Duration::from_secs(seconds))
 }

@@ -108,7 +108,7 @@ pub fn check_custom_header(name: &str, value: &str) -> Result<(), String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     if !valid_name {
-        return Err(format!("{name:?} is not a valid header name"));
+        return Err(format!("\"{name}\" is not a valid header name"));
     }
     if is_reserved(name) {
         return Err(format!("{name} is set by Herald and cannot be overridden"));

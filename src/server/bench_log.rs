@@ -60,7 +60,8 @@ pub async fn generate(pool: &PgPool, deliveries: i64) -> anyhow::Result<()> {
            FROM events e
            CROSS JOIN generate_series(0, 4) k
            CROSS JOIN (SELECT array_agg(id ORDER BY id) AS ids FROM endpoints) eps
-           CROSS JOIN LATERAL (SELECT random() + 0 * k AS r) rr -- correlated, so it is drawn per row
+           -- A per-row draw in [0, 1) from a hash: random() in a lateral subquery is evaluated once per k.
+           CROSS JOIN LATERAL (SELECT (hashtext(e.id::text || ':' || k) & 2147483647)::float8 / 2147483648 AS r) rr
            CROSS JOIN LATERAL (SELECT eps.ids[1 + (abs(hashtext(e.id::text)) + k * 7) % array_length(eps.ids, 1)] AS id) ep
            CROSS JOIN LATERAL (
                SELECT CASE WHEN r < 0.85 THEN 'succeeded' WHEN r < 0.93 THEN 'failed' WHEN r < 0.98 THEN 'retrying' ELSE 'pending' END AS status,
