@@ -1,4 +1,6 @@
 //! The HTML shell and the route table. Admin pages sit under one guarded parent route.
+//! The router runs on the server only (islands mode): links are ordinary page loads, and the
+//! interactive parts of each page are islands that hydrate on their own.
 
 use crate::ui::layout::AdminLayout;
 use crate::ui::pages::api_keys::ApiKeysPage;
@@ -23,7 +25,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -36,7 +38,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    mark_hydrated();
     view! {
         <Stylesheet id="leptos" href="/pkg/herald.css" />
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
@@ -60,14 +61,4 @@ pub fn App() -> impl IntoView {
             </Routes>
         </Router>
     }
-}
-
-/// Sets `data-hydrated` on `<body>` once the wasm has taken over. Effects never run during
-/// server rendering, so the attribute tells tests (and curious users) that the page is live.
-fn mark_hydrated() {
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 }

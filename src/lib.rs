@@ -12,9 +12,12 @@ pub mod error;
 pub mod server;
 pub mod ui;
 
-/// Entry point of the browser build: attaches the reactive system to the server-rendered page.
+/// Entry point of the browser build. Pages are rendered on the server; only the islands
+/// (`#[island]` components) come alive in the browser. Leptos's loader calls this, then hydrates
+/// each island on the page in the same task, so a zero-delay timeout runs after all of them.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
+    leptos::prelude::set_timeout(ui::mark_hydrated, std::time::Duration::ZERO);
 }

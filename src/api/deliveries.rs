@@ -17,48 +17,7 @@ pub struct LogFilters {
 
 #[cfg(feature = "ssr")]
 fn parse_view(view: &str) -> crate::domain::log_query::LogQuery {
-    let pairs: Vec<(String, String)> = form_pairs(view);
-    crate::domain::log_query::LogQuery::from_pairs(
-        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-    )
-}
-
-/// Splits and decodes an `a=b&c=d` query string.
-#[cfg(feature = "ssr")]
-fn form_pairs(view: &str) -> Vec<(String, String)> {
-    let view = view.strip_prefix('?').unwrap_or(view);
-    view.split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (decode(k), decode(v)))
-        .collect()
-}
-
-#[cfg(feature = "ssr")]
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
-        match (bytes[i], escaped) {
-            (_, Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (b'+', None) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (other, None) => {
-                out.push(other);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::domain::log_query::LogQuery::from_query_string(view)
 }
 
 /// One page of the log for the view in `view` (the page's URL query string). With `anchor`
@@ -231,17 +190,4 @@ pub async fn bulk_job(id: Uuid) -> Result<JobProgress, AppError> {
     bulk::progress(&state.pool, id)
         .await?
         .ok_or(AppError::NotFound("Bulk job".into()))
-}
-
-#[cfg(all(test, feature = "ssr"))]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn views_decode_like_browsers_encode_them() {
-        let pairs = form_pairs("?q=billing+%26+co&event=license.*&bad=%zz");
-        assert_eq!(pairs[0], ("q".to_string(), "billing & co".to_string()));
-        assert_eq!(pairs[1].1, "license.*");
-        assert_eq!(pairs[2].1, "%zz");
-    }
 }

@@ -257,6 +257,17 @@ impl LogQuery {
         pairs
     }
 
+    /// The view of an `a=b&c=d` query string (with or without its leading `?`).
+    pub fn from_query_string(text: &str) -> LogQuery {
+        let text = text.strip_prefix('?').unwrap_or(text);
+        let pairs: Vec<(String, String)> = text
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (decode_component(k), decode_component(v)))
+            .collect();
+        LogQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
     pub fn to_query_string(&self) -> String {
         let pairs = self.to_pairs();
         if pairs.is_empty() {
@@ -339,9 +350,46 @@ pub fn encode_component(value: &str) -> String {
         .collect()
 }
 
+/// Decodes a query value: `%XX` escapes and `+` for a space (as HTML forms send them).
+pub fn decode_component(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
+        match (bytes[i], escaped) {
+            (_, Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', None) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (other, None) => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn views_decode_like_browsers_encode_them() {
+        let query = LogQuery::from_query_string("?q=billing+%26+co&event=license.*&since=24h");
+        assert_eq!(query.search.as_deref(), Some("billing & co"));
+        assert_eq!(query.event.as_deref(), Some("license.*"));
+        assert_eq!(query.since.as_deref(), Some("24h"));
+        assert_eq!(decode_component("%zz"), "%zz");
+    }
 
     #[test]
     fn the_view_round_trips_through_the_url() {

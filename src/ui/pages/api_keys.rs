@@ -7,6 +7,12 @@ use leptos::prelude::*;
 
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
+    view! { <KeyAdmin /> }
+}
+
+/// The list and its forms, live: a new key is shown once, in place.
+#[island]
+fn KeyAdmin() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
     let keys = Resource::new(

@@ -3,21 +3,21 @@
 use crate::api::admin::audit_entries;
 use crate::domain::time::exact;
 use leptos::prelude::*;
-use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
-    let params = use_query_map();
-    let filter = Memo::new(move |_| params.with(|p| (p.get("actor"), p.get("action"))));
+    let (actor, action) = use_query_map().with_untracked(|p| (p.get("actor"), p.get("action")));
     let entries = Resource::new(
-        move || filter.get(),
+        {
+            let filter = (actor.clone(), action.clone());
+            move || filter.clone()
+        },
         |(actor, action)| audit_entries(actor, action),
     );
-    let (actor, action) = filter.get_untracked();
     view! {
         <h1 class="mb-4 text-xl font-semibold">"Audit log"</h1>
-        <Form method="GET" action="/admin/audit" attr:class="mb-4 flex flex-wrap gap-2 text-sm">
+        <form method="GET" action="/admin/audit" class="mb-4 flex flex-wrap gap-2 text-sm">
             <input type="text" name="actor" value=actor.unwrap_or_default() placeholder="Who (email or api-key:name)" aria-label="Who" class="rounded px-2 py-1 ring-1 ring-slate-300" />
             <select name="action" aria-label="What" class="rounded px-2 py-1 ring-1 ring-slate-300">
                 {[("", "Everything"), ("user.sign_in", "Sign-ins"), ("endpoint.", "Webhook changes"), ("endpoint.secret", "Secret reveals and rotations"),
@@ -27,8 +27,8 @@ pub fn AuditPage() -> impl IntoView {
                     .collect_view()}
             </select>
             <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1 text-white">"Filter"</button>
-        </Form>
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+        </form>
+        <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match entries.await {
                     Ok(list) if list.is_empty() => view! { <p class="text-slate-600">"Nothing recorded for this filter."</p> }.into_any(),
@@ -53,6 +53,6 @@ pub fn AuditPage() -> impl IntoView {
                     Err(err) => view! { <p role="alert" class="rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }

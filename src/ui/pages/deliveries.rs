@@ -1,8 +1,9 @@
 //! `/admin/webhook-deliveries`: the delivery log. The URL query string is the whole view
 //! (search, filters, sort, cursor). The filter form is a plain GET form, so it works before
-//! the wasm loads; once hydrated, changes navigate without a full reload, the first page
-//! refreshes itself every few seconds (keeping the rows in place and offering the newer ones),
-//! and failed deliveries can be retried one by one or all at once.
+//! the wasm loads; once the log's island is live, filter changes show the new view without a
+//! page load (the address bar and history follow), the first page refreshes itself every few
+//! seconds (keeping the rows in place and offering the newer ones), and failed deliveries can
+//! be retried one by one or all at once.
 
 use crate::api::deliveries::{
     LogFilters, RetryDelivery, delivery_log, filter_choices, newer_count,
@@ -15,8 +16,7 @@ use crate::ui::components::bulk_retry::BulkRetry;
 use crate::ui::components::status_badge::StatusBadge;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
-use leptos_router::components::Form;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -26,12 +26,21 @@ fn link(query: &LogQuery) -> String {
     format!("{BASE}{}", query.to_query_string())
 }
 
+/// The route (rendered on the server): hands the request's view to the log's island.
 #[component]
 pub fn DeliveriesPage() -> impl IntoView {
-    let params = use_query_map();
-    let query = Memo::new(move |_| {
-        params.with(|p| LogQuery::from_pairs(p.into_iter().map(|(k, v)| (k.as_ref(), v))))
+    let view = use_query_map().with_untracked(|p| {
+        LogQuery::from_pairs(p.into_iter().map(|(k, v)| (k.as_ref(), v))).to_query_string()
     });
+    view! { <DeliveryLog view /> }
+}
+
+/// The whole log, live in the browser. `view` is the query string it starts from.
+#[island]
+fn DeliveryLog(view: String) -> impl IntoView {
+    let location = RwSignal::new(view);
+    follow_history(location);
+    let query = Memo::new(move |_| location.with(|v| LogQuery::from_query_string(v)));
     let view_string = Memo::new(move |_| query.with(LogQuery::to_query_string));
     // Live refresh: re-read the page at or below its top row, so rows never jump.
     let anchor = RwSignal::new(None::<Uuid>);
@@ -64,7 +73,7 @@ pub fn DeliveriesPage() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 let choices = filters.await.unwrap_or(LogFilters { event_types: Vec::new(), endpoints: Vec::new() });
-                view! { <FilterBar query=query.get_untracked() choices /> }
+                view! { <FilterBar query location choices /> }
             })}
         </Transition>
         <Show when=move || { newer.get() > 0 }>
@@ -97,6 +106,31 @@ pub fn DeliveriesPage() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// Shows another view of the log without a page load; the address bar and history follow.
+fn show(location: RwSignal<String>, next: &LogQuery) {
+    let view = next.to_query_string();
+    #[cfg(feature = "hydrate")]
+    if let Ok(history) = window().history() {
+        let url = if view.is_empty() {
+            BASE.to_string()
+        } else {
+            link(next)
+        };
+        let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    }
+    location.set(view);
+}
+
+/// Back and Forward between views shown by `show` change the view, not the page.
+fn follow_history(location: RwSignal<String>) {
+    Effect::new(move |_| {
+        let handle = window_event_listener(leptos::ev::popstate, move |_| {
+            location.set(window().location().search().unwrap_or_default());
+        });
+        on_cleanup(move || handle.remove());
+    });
 }
 
 /// Every 5 s (after hydration, while the tab is visible): refresh the rows in place and count
@@ -139,29 +173,36 @@ fn live_refresh(
 }
 
 #[component]
-fn FilterBar(query: LogQuery, choices: LogFilters) -> impl IntoView {
-    let navigate = use_navigate();
-    let params = use_query_map();
-    // After hydration a changed select applies at once; without wasm the Apply button does.
+fn FilterBar(
+    query: Memo<LogQuery>,
+    location: RwSignal<String>,
+    choices: LogFilters,
+) -> impl IntoView {
+    // After hydration a changed select applies at once and Apply submits the search without a
+    // page load; without wasm the form is an ordinary GET form.
     let on_select = move |field: &'static str| {
-        let navigate = navigate.clone();
         move |ev: leptos::ev::Event| {
-            let value = event_target_value(&ev);
-            let mut next = params.with_untracked(|p| {
-                LogQuery::from_pairs(p.into_iter().map(|(k, v)| (k.as_ref(), v)))
-            });
-            set_field(&mut next, field, &value);
-            navigate(&link(&next.first_page()), Default::default());
+            let mut next = query.get_untracked();
+            set_field(&mut next, field, &event_target_value(&ev));
+            show(location, &next.first_page());
         }
     };
+    let search = RwSignal::new(query.with_untracked(|q| q.search.clone().unwrap_or_default()));
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut next = query.get_untracked();
+        set_field(&mut next, "q", &search.get_untracked());
+        show(location, &next.first_page());
+    };
+    let q = query.get_untracked();
     let categories = categories(&choices.event_types);
     let select_class = "rounded-md border-0 bg-white px-2 py-1.5 text-sm ring-1 ring-slate-300";
     let selected = |current: Option<String>, value: &str| current.as_deref() == Some(value);
-    let q = query.clone();
     view! {
-        <Form method="GET" action=BASE attr:class="mb-4 flex flex-wrap items-center gap-2" attr:role="search" attr:aria-label="Filter deliveries">
+        <form method="GET" action=BASE class="mb-4 flex flex-wrap items-center gap-2" role="search" aria-label="Filter deliveries" on:submit=on_submit>
             <input
                 type="search" name="q" value=q.search.clone().unwrap_or_default()
+                on:input=move |ev| search.set(event_target_value(&ev))
                 placeholder="Search webhook name, URL, event type or event id"
                 aria-label="Search"
                 class="min-w-72 flex-1 rounded-md border-0 px-3 py-1.5 text-sm ring-1 ring-slate-300 focus:ring-2 focus:ring-indigo-500"
@@ -211,8 +252,8 @@ fn FilterBar(query: LogQuery, choices: LogFilters) -> impl IntoView {
             {(q.sort != SortKey::Time).then(|| view! { <input type="hidden" name="sort" value=q.sort.as_str() /> })}
             {(q.dir == Direction::Asc).then(|| view! { <input type="hidden" name="dir" value="asc" /> })}
             <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500">"Apply"</button>
-            {query.is_filtered().then(|| view! { <a href=BASE class="text-sm text-slate-600 hover:underline">"Clear"</a> })}
-        </Form>
+            {q.is_filtered().then(|| view! { <a href=BASE class="text-sm text-slate-600 hover:underline">"Clear"</a> })}
+        </form>
     }
 }
 

@@ -9,18 +9,16 @@ use crate::ui::components::status_badge::StatusBadge;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use uuid::Uuid;
 
+/// The route, rendered on the server. Only the Retry button and the copy buttons are islands.
 #[component]
 pub fn DeliveryDetailPage() -> impl IntoView {
-    let params = use_params_map();
     let id =
-        Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| Uuid::parse_str(&s).ok())));
+        use_params_map().with_untracked(|p| p.get("id").and_then(|s| Uuid::parse_str(&s).ok()));
     let detail = Resource::new(
-        move || id.get(),
+        move || id,
         |id| async move {
             match id {
                 Some(id) => load_delivery(id).await,
@@ -28,51 +26,80 @@ pub fn DeliveryDetailPage() -> impl IntoView {
             }
         },
     );
-    let retry = ServerAction::<RetryDelivery>::new();
-    Effect::new(move |_| {
-        if retry.version().get() > 0 {
-            detail.refetch();
-        }
-    });
-    // While an attempt is due (a queued retry, or a retry in the next seconds), re-read the
-    // delivery every second so the new attempt shows up when it completes.
-    let alive = Arc::new(AtomicBool::new(true));
-    on_cleanup({
-        let alive = alive.clone();
-        move || alive.store(false, Ordering::Relaxed)
-    });
-    Effect::new(move |_| {
-        let due = detail
-            .get()
-            .and_then(|r| r.ok())
-            .is_some_and(|d| attempt_due(&d));
-        if due {
-            let alive = alive.clone();
-            set_timeout(
-                move || {
-                    if alive.load(Ordering::Relaxed) {
-                        detail.refetch();
-                    }
-                },
-                Duration::from_secs(1),
-            );
-        }
-    });
     view! {
         <a href="/admin/webhook-deliveries" class="text-sm text-indigo-600 hover:underline">"← Delivery log"</a>
-        <Transition fallback=|| view! { <p class="mt-4 text-slate-500">"Loading delivery…"</p> }>
+        <Suspense fallback=|| view! { <p class="mt-4 text-slate-500">"Loading delivery…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(data) => view! { <Detail data retry /> }.into_any(),
+                    Ok(data) => view! { <Detail data /> }.into_any(),
                     Err(err) => view! { <p role="alert" class="mt-4 rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }
 
+/// Retry: queues a manual attempt. While an attempt is due (just queued, or an automatic retry
+/// in the next seconds) it checks the delivery every second and reloads the page once the new
+/// attempt is recorded, so the page always shows what the server has.
+#[island]
+fn RetryButton(id: Uuid, waiting: bool, attempts: usize) -> impl IntoView {
+    let retry = ServerAction::<RetryDelivery>::new();
+    let queued = move || retry.value().get().is_some_and(|r| r.is_ok());
+    Effect::new(move |_| {
+        if waiting || queued() {
+            reload_after_next_attempt(id, attempts);
+        }
+    });
+    let error = move || {
+        retry
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
+    view! {
+        <ActionForm action=retry>
+            <input type="hidden" name="id" value=id.to_string() />
+            <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-60"
+                disabled=move || waiting || queued() || retry.pending().get()>
+                {move || if waiting || queued() { "Retrying…" } else { "Retry" }}
+            </button>
+            {move || error().map(|e| view! { <span role="alert" class="ml-2 text-sm text-red-700">{e}</span> })}
+        </ActionForm>
+    }
+}
+
+/// Polls the delivery every second (for up to a minute) until it has more than `attempts`
+/// attempts or no attempt is due any more, then reloads the page.
+fn reload_after_next_attempt(id: Uuid, attempts: usize) {
+    let tries = StoredValue::new(0u32);
+    let handle = StoredValue::new(None::<IntervalHandle>);
+    let stop = move || {
+        if let Some(Some(h)) = handle.try_get_value() {
+            h.clear();
+        }
+    };
+    let tick = move || {
+        tries.update_value(|n| *n += 1);
+        if tries.get_value() > 60 {
+            stop();
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            if let Ok(data) = load_delivery(id).await
+                && (data.attempts.len() > attempts || !attempt_due(&data))
+            {
+                stop();
+                let _ = window().location().reload();
+            }
+        });
+    };
+    handle.set_value(set_interval_with_handle(tick, Duration::from_secs(1)).ok());
+}
+
 #[component]
-fn Detail(data: DeliveryDetail, retry: ServerAction<RetryDelivery>) -> impl IntoView {
+fn Detail(data: DeliveryDetail) -> impl IntoView {
     let waiting = attempt_due(&data);
     let d = data.delivery.clone();
     let now = data.generated_at;
@@ -94,13 +121,7 @@ fn Detail(data: DeliveryDetail, retry: ServerAction<RetryDelivery>) -> impl Into
                 <span class="text-sm text-slate-600">
                     {d.next_attempt_at.filter(|_| d.status.is_open() && d.attempt_count > 0).map(|at| format!("next retry {}", relative(at, now))).unwrap_or_default()}
                 </span>
-                <ActionForm action=retry>
-                    <input type="hidden" name="id" value=d.id.to_string() />
-                    <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-60"
-                        disabled=move || waiting || retry.pending().get()>
-                        {if waiting { "Retrying…" } else { "Retry" }}
-                    </button>
-                </ActionForm>
+                <RetryButton id=d.id waiting attempts=data.attempts.len() />
             </div>
         </div>
         <div class="grid gap-6 lg:grid-cols-2">
@@ -196,19 +217,26 @@ fn Headers(
 /// Preformatted text with a copy button (the copy puts the exact bytes on the clipboard).
 #[component]
 fn CodeBlock(text: String, copy: String, testid: &'static str) -> impl IntoView {
+    view! {
+        <div class="relative">
+            <CopyButton text=copy />
+            <pre class="max-h-96 overflow-auto rounded-lg bg-slate-900 p-3 text-xs text-slate-100" data-testid=testid><code>{text}</code></pre>
+        </div>
+    }
+}
+
+#[island]
+fn CopyButton(text: String) -> impl IntoView {
     let copied = RwSignal::new(false);
     let on_copy = move |_| {
         let clipboard = window().navigator().clipboard();
-        let _ = clipboard.write_text(&copy);
+        let _ = clipboard.write_text(&text);
         copied.set(true);
     };
     view! {
-        <div class="relative">
-            <button type="button" class="absolute top-2 right-2 rounded bg-white/90 px-2 py-0.5 text-xs ring-1 ring-slate-300 hover:bg-white" on:click=on_copy>
-                {move || if copied.get() { "Copied" } else { "Copy" }}
-            </button>
-            <pre class="max-h-96 overflow-auto rounded-lg bg-slate-900 p-3 text-xs text-slate-100" data-testid=testid><code>{text}</code></pre>
-        </div>
+        <button type="button" class="absolute top-2 right-2 rounded bg-white/90 px-2 py-0.5 text-xs ring-1 ring-slate-300 hover:bg-white" on:click=on_copy>
+            {move || if copied.get() { "Copied" } else { "Copy" }}
+        </button>
     }
 }
 

@@ -6,15 +6,9 @@ use leptos_router::hooks::use_query_map;
 /// `/login`: a plain form that also works before (or without) the wasm.
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let login = ServerAction::<Login>::new();
     let next = use_query_map()
         .with_untracked(|q| q.get("next"))
         .unwrap_or_default();
-    let error = move || match login.value().get() {
-        Some(Err(AppError::InvalidCredentials)) => Some("Invalid email or password".to_string()),
-        Some(Err(err)) => Some(err.to_string()),
-        _ => None,
-    };
     view! {
         <main class="flex min-h-screen items-center justify-center px-4">
             <div class="w-full max-w-sm">
@@ -22,6 +16,22 @@ pub fn LoginPage() -> impl IntoView {
                     <img src="/favicon.svg" alt="" class="h-9 w-9" />
                     <span class="text-2xl font-semibold tracking-tight">"Herald"</span>
                 </div>
+                <LoginForm next />
+            </div>
+        </main>
+    }
+}
+
+/// The form is an island so a wrong password is answered in place.
+#[island]
+fn LoginForm(next: String) -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let error = move || match login.value().get() {
+        Some(Err(AppError::InvalidCredentials)) => Some("Invalid email or password".to_string()),
+        Some(Err(err)) => Some(err.to_string()),
+        _ => None,
+    };
+    view! {
                 <ActionForm action=login attr:class="space-y-4 rounded-xl bg-white p-6 shadow-sm ring-1 ring-slate-200">
                     <h1 class="text-lg font-semibold">"Sign in to the admin portal"</h1>
                     <input type="hidden" name="next" value=next />
@@ -50,7 +60,5 @@ pub fn LoginPage() -> impl IntoView {
                         "Sign in"
                     </button>
                 </ActionForm>
-            </div>
-        </main>
     }
 }

@@ -8,6 +8,12 @@ use leptos::prelude::*;
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
+    view! { <UserAdmin /> }
+}
+
+/// The list and its forms, live: a change re-reads the list in place.
+#[island]
+fn UserAdmin() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let change = ServerAction::<ChangeUser>::new();
     let users = Resource::new(

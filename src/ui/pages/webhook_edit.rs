@@ -1,6 +1,6 @@
 //! `/admin/webhooks/new` and `/admin/webhooks/:id`: the endpoint form (field errors from the
 //! server next to each field), and for an existing endpoint its secret, state, test, recovery
-//! and deletion.
+//! and deletion. The page is rendered on the server; the editor is one island.
 
 use crate::api::deliveries::filter_choices;
 use crate::api::endpoints::{
@@ -11,19 +11,18 @@ use crate::domain::endpoint::{EndpointForm, EndpointView};
 use crate::domain::signing::SignatureScheme;
 use crate::error::AppError;
 use crate::ui::components::form::FieldMessage;
-use crate::ui::pages::webhooks::TestButton;
+use crate::ui::pages::webhooks::SendTest;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
 #[component]
 pub fn WebhookEditPage() -> impl IntoView {
-    let params = use_params_map();
     let id =
-        Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| Uuid::parse_str(&s).ok())));
+        use_params_map().with_untracked(|p| p.get("id").and_then(|s| Uuid::parse_str(&s).ok()));
     let endpoint = Resource::new(
-        move || id.get(),
+        move || id,
         |id| async move {
             match id {
                 Some(id) => get_webhook(id).await.map(Some),
@@ -32,34 +31,30 @@ pub fn WebhookEditPage() -> impl IntoView {
         },
     );
     let catalog = Resource::new(|| (), |_| filter_choices());
-    let on_change = Callback::new(move |_| endpoint.refetch());
     view! {
         <a href="/admin/webhooks" class="text-sm text-indigo-600 hover:underline">"← Webhooks"</a>
-        <Transition fallback=|| view! { <p class="mt-4 text-slate-500">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="mt-4 text-slate-500">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let types = catalog.await.map(|c| c.event_types).unwrap_or_default();
                 match endpoint.await {
-                    Ok(existing) => view! { <Editor existing types on_change /> }.into_any(),
+                    Ok(existing) => view! { <Editor existing types /> }.into_any(),
                     Err(err) => view! { <p role="alert" class="mt-4 rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }
 
-#[component]
-fn Editor(
-    existing: Option<EndpointView>,
-    types: Vec<String>,
-    on_change: Callback<()>,
-) -> impl IntoView {
+#[island]
+fn Editor(existing: Option<EndpointView>, types: Vec<String>) -> impl IntoView {
     let save = ServerAction::<SaveWebhook>::new();
-    let navigate = use_navigate();
     let is_new = existing.is_none();
     // A new endpoint continues on its own page; an edited one keeps the form as typed.
     Effect::new(move |_| {
         if let (Some(Ok(id)), true) = (save.value().get(), is_new) {
-            navigate(&format!("/admin/webhooks/{id}"), Default::default());
+            let _ = window()
+                .location()
+                .set_href(&format!("/admin/webhooks/{id}"));
         }
     });
     let form = existing
@@ -88,7 +83,7 @@ fn Editor(
         .unwrap_or_else(|| "New webhook".into());
     view! {
         <h1 class="mt-3 mb-4 text-xl font-semibold">{title}</h1>
-        {existing.clone().map(|e| view! { <Manage endpoint=e on_change /> })}
+        {existing.clone().map(|e| view! { <Manage endpoint=e /> })}
         <ActionForm action=save attr:class="max-w-3xl space-y-4 rounded-xl bg-white p-6 shadow-sm ring-1 ring-slate-200" attr:novalidate=true>
             {existing.as_ref().map(|e| view! { <input type="hidden" name="id" value=e.id.to_string() /> })}
             <Field label="Name" name="name" value=form.name.clone() error=Signal::derive(error("name")) />
@@ -169,13 +164,14 @@ fn Field(
 
 /// Secret, state, test, recovery and deletion of an existing endpoint.
 #[component]
-fn Manage(endpoint: EndpointView, on_change: Callback<()>) -> impl IntoView {
+fn Manage(endpoint: EndpointView) -> impl IntoView {
     let id = endpoint.id;
     let toggle = ServerAction::<SetWebhookEnabled>::new();
     let delete = ServerAction::<DeleteWebhook>::new();
+    // Enabling or disabling changes what the server shows about the endpoint: show it afresh.
     Effect::new(move |_| {
         if toggle.version().get() > 0 {
-            on_change.run(());
+            let _ = window().location().reload();
         }
     });
     let secret = RwSignal::new(None::<String>);
@@ -228,7 +224,7 @@ fn Manage(endpoint: EndpointView, on_change: Callback<()>) -> impl IntoView {
                         {if endpoint.enabled { "Disable" } else { "Enable" }}
                     </button>
                 </ActionForm>
-                <div class="text-sm"><TestButton id /></div>
+                <div class="text-sm"><SendTest id /></div>
                 <Recover id />
                 {move || if confirm_delete.get() {
                     view! {

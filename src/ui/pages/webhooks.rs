@@ -1,4 +1,5 @@
-//! `/admin/webhooks`: endpoints with their health; send a test event from the list.
+//! `/admin/webhooks`: endpoints with their health; send a test event from the list. The page
+//! is rendered on the server; each row's "Send test" is an island.
 
 use crate::api::endpoints::{delivery_outcome, list_webhooks, send_webhook_test};
 use crate::domain::endpoint::{EndpointView, Health};
@@ -18,7 +19,7 @@ pub fn WebhooksPage() -> impl IntoView {
             </div>
             <a href="/admin/webhooks/new" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500">"New webhook"</a>
         </div>
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading webhooks…"</p> }>
+        <Suspense fallback=|| view! { <p class="text-slate-500">"Loading webhooks…"</p> }>
             {move || Suspend::new(async move {
                 match endpoints.await {
                     Ok(list) if list.is_empty() => view! {
@@ -50,7 +51,7 @@ pub fn WebhooksPage() -> impl IntoView {
                     Err(err) => view! { <p role="alert" class="rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }
 
@@ -124,9 +125,14 @@ fn Sparkline(hourly: Vec<(i64, i64)>) -> impl IntoView {
     }
 }
 
+#[island]
+fn TestButton(id: Uuid) -> impl IntoView {
+    view! { <SendTest id /> }
+}
+
 /// Sends `webhook.test` and shows the outcome inline, with a link to the delivery.
 #[component]
-pub fn TestButton(id: Uuid) -> impl IntoView {
+pub fn SendTest(id: Uuid) -> impl IntoView {
     let delivery = RwSignal::new(None::<Uuid>);
     let outcome = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
