@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { createHmac } from 'node:crypto';
-import { DeliveriesPage, LoginPage, MEMBER, OWNER, publish, signInAs, signInAsAdmin } from './pages/portal';
+import { DeliveriesPage, LoginPage, MEMBER, OWNER, publish, signInAs, signInAsAdmin, waitForHydration } from './pages/portal';
 
 const RECEIVER = 'http://127.0.0.1:3100/demo/receiver';
 
@@ -24,6 +24,8 @@ test('an admin creates, tests, edits, disables and rotates a webhook', async ({ 
   await new DeliveriesPage(page).waitForHydration();
   await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
   await page.getByRole('link', { name: 'New webhook' }).click();
+  await expect(page).toHaveURL(/\/admin\/webhooks\/new$/);
+  await waitForHydration(page);
 
   // Field errors come from the server, next to their fields.
   await page.getByLabel('Name', { exact: true }).fill(name);
@@ -40,6 +42,7 @@ test('an admin creates, tests, edits, disables and rotates a webhook', async ({ 
   await page.getByRole('checkbox', { name: 'webhook.test' }).check();
   await page.getByRole('button', { name: 'Create webhook' }).click();
   await expect(page.getByRole('heading', { name: `Edit ${name}` })).toBeVisible();
+  await waitForHydration(page);
 
   // Send a test event and see it delivered, inline and in the log.
   await page.getByRole('button', { name: 'Send test' }).click();
@@ -52,6 +55,7 @@ test('an admin creates, tests, edits, disables and rotates a webhook', async ({ 
 
   // Edit.
   await page.goBack();
+  await waitForHydration(page);
   await page.getByLabel('Description').fill('Updated by the end-to-end test');
   await page.getByRole('button', { name: 'Save changes' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
@@ -94,6 +98,7 @@ test('an admin creates, tests, edits, disables and rotates a webhook', async ({ 
 test('an owner creates a member, who cannot reach admin pages, and an API key, until revoked', async ({ page, browser, playwright }) => {
   await signInAs(page, OWNER);
   await page.goto('/admin/users');
+  await waitForHydration(page);
   const email = `member-${Date.now()}@e2e.test`;
   await page.getByLabel('New user email').fill(email);
   await page.getByLabel('New user password').fill('member-password-2');
@@ -114,6 +119,7 @@ test('an owner creates a member, who cannot reach admin pages, and an API key, u
   await memberContext.close();
 
   await page.goto('/admin/api-keys');
+  await waitForHydration(page);
   await page.getByLabel('Key name').fill('e2e-producer');
   await page.getByRole('button', { name: 'Create key' }).click();
   const key = (await page.getByTestId('new-api-key').textContent())!.trim();

@@ -142,15 +142,18 @@ pub fn router(state: AppState, portal: bool, demo: bool) -> Router {
     if portal {
         let routes = generate_route_list(App);
         let context_state = state.clone();
+        let provide_state = move || provide_context(context_state.clone());
         let options = state.leptos_options.clone();
         app = app
-            .leptos_routes_with_context(
-                &state,
-                routes,
-                move || provide_context(context_state.clone()),
-                move || shell(options.clone()),
-            )
-            .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+            .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
+                shell(options.clone())
+            })
+            // Pages the router does not know still render the shell (a 404 page), with the
+            // state its server functions need.
+            .fallback(leptos_axum::file_and_error_handler_with_context::<
+                AppState,
+                _,
+            >(provide_state, shell));
     }
     let mut app = app
         .layer(middleware::from_fn(refuse_cross_site))

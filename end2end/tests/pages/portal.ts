@@ -27,6 +27,15 @@ export async function receiverAnswers(request: APIRequestContext, mode: Record<s
   expect(response.status()).toBe(204);
 }
 
+/**
+ * Waits until the page's islands are live. Pages are rendered on the server and only their
+ * interactive parts (islands) hydrate, after every full page load; before that a form falls
+ * back to an ordinary POST.
+ */
+export async function waitForHydration(page: Page) {
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+}
+
 /** The sign-in page. */
 export class LoginPage {
   constructor(private readonly page: Page) {}
@@ -67,7 +76,7 @@ export class DeliveriesPage {
   }
 
   async waitForHydration() {
-    await expect(this.page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+    await waitForHydration(this.page);
   }
 
   filter(label: string) {
