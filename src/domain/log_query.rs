@@ -326,15 +326,29 @@ fn parse_time(value: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))
         .ok()
-        .or_else(|| {
-            chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
-                .ok()
-                .map(|t| t.and_utc())
-        })
+        .or_else(|| parse_minute(value))
+}
+
+/// `2026-11-25T14:30`, as a `datetime-local` input sends it (read as UTC). Parsed by hand to
+/// keep chrono's format interpreter out of the browser bundle.
+fn parse_minute(value: &str) -> Option<DateTime<Utc>> {
+    let (date, time) = value.split_once('T')?;
+    let mut ymd = date.splitn(3, '-').map(str::parse::<u32>);
+    let (year, month, day) = (ymd.next()?.ok()?, ymd.next()?.ok()?, ymd.next()?.ok()?);
+    let (hour, minute) = time.split_once(':')?;
+    chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?
+        .and_hms_opt(hour.parse().ok()?, minute.parse().ok()?, 0)
+        .map(|t| t.and_utc())
 }
 
 fn format_time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M").to_string()
+    use chrono::Timelike;
+    format!(
+        "{}T{:02}:{:02}",
+        super::time::date(at),
+        at.hour(),
+        at.minute()
+    )
 }
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters stay).
@@ -381,6 +395,34 @@ pub fn decode_component(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_bounds_read_both_rfc3339_and_datetime_local_values() {
+        let query = LogQuery::from_query_string("?from=2026-11-25T14%3A30&to=2026-11-26T08:00:00Z");
+        assert_eq!(
+            query.from.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-11-25T14:30:00+00:00")
+        );
+        assert_eq!(
+            query.to.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-11-26T08:00:00+00:00")
+        );
+        assert!(
+            LogQuery::from_query_string("?from=2026-13-01T10:00")
+                .from
+                .is_none()
+        );
+        assert!(
+            LogQuery::from_query_string("?from=yesterday")
+                .from
+                .is_none()
+        );
+        let pairs = query.to_pairs();
+        assert!(
+            pairs.contains(&("from", "2026-11-25T14:30".to_string())),
+            "{pairs:?}"
+        );
+    }
 
     #[test]
     fn views_decode_like_browsers_encode_them() {

@@ -1,10 +1,23 @@
 //! Time formatting shared by server rendering and hydration. "Now" is passed in (the moment
 //! the server produced the data), so both sides render the same text.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 
+/// `2026-11-25 12:00:00 UTC`. Written out rather than with `format("%Y…")`: chrono's format
+/// interpreter would be compiled into the browser bundle for this one line.
 pub fn exact(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    format!(
+        "{} {:02}:{:02}:{:02} UTC",
+        date(at),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+/// `2026-11-25`.
+pub fn date(at: DateTime<Utc>) -> String {
+    format!("{:04}-{:02}-{:02}", at.year(), at.month(), at.day())
 }
 
 /// "just now", "5 min ago", "3 h ago", "2 d ago"; "in 4 min" for future times.
