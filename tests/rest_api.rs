@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use herald::server::db;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -40,9 +40,7 @@ async fn publishing_needs_a_live_api_key(pool: PgPool) {
 
     let (id, key) = db::api_keys::create(&pool, "producer", None).await.unwrap();
     let ok = app
-        .client
-        .post(app.url("/api/v1/events"))
-        .bearer_auth(&key)
+        .api(Method::POST, "/api/v1/events", &key)
         .json(&body)
         .send()
         .await
@@ -50,9 +48,7 @@ async fn publishing_needs_a_live_api_key(pool: PgPool) {
     assert_eq!(ok.status(), StatusCode::CREATED);
     db::api_keys::revoke(&pool, id).await.unwrap();
     let revoked = app
-        .client
-        .post(app.url("/api/v1/events"))
-        .bearer_auth(&key)
+        .api(Method::POST, "/api/v1/events", &key)
         .json(&body)
         .send()
         .await
@@ -73,9 +69,7 @@ async fn publishing_fans_out_to_subscribed_endpoints_once_per_idempotency_key(po
     let key = api_key(&pool).await;
     let body = json!({ "type": "user.created", "data": { "b": 1, "a": 2 }, "idempotency_key": "order-42" });
     let first = app
-        .client
-        .post(app.url("/api/v1/events"))
-        .bearer_auth(&key)
+        .api(Method::POST, "/api/v1/events", &key)
         .json(&body)
         .send()
         .await
@@ -87,9 +81,7 @@ async fn publishing_fans_out_to_subscribed_endpoints_once_per_idempotency_key(po
         "only the endpoint subscribed to user.created"
     );
     let again = app
-        .client
-        .post(app.url("/api/v1/events"))
-        .bearer_auth(&key)
+        .api(Method::POST, "/api/v1/events", &key)
         .json(&body)
         .send()
         .await
@@ -104,9 +96,7 @@ async fn publishing_fans_out_to_subscribed_endpoints_once_per_idempotency_key(po
     );
 
     let by_header = app
-        .client
-        .post(app.url("/api/v1/events"))
-        .bearer_auth(&key)
+        .api(Method::POST, "/api/v1/events", &key)
         .header("idempotency-key", "order-42")
         .json(&json!({ "type": "user.created", "data": {} }))
         .send()
@@ -121,9 +111,7 @@ async fn bad_input_gets_a_clear_error_and_stores_nothing(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let key = api_key(&pool).await;
     let post = |body: String| {
-        app.client
-            .post(app.url("/api/v1/events"))
-            .bearer_auth(&key)
+        app.api(Method::POST, "/api/v1/events", &key)
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -165,18 +153,14 @@ async fn events_can_be_polled_after_a_cursor(pool: PgPool) {
     let key = api_key(&pool).await;
     for n in 0..3 {
         let body = json!({ "type": "user.created", "data": { "n": n } });
-        app.client
-            .post(app.url("/api/v1/events"))
-            .bearer_auth(&key)
+        app.api(Method::POST, "/api/v1/events", &key)
             .json(&body)
             .send()
             .await
             .unwrap();
     }
     let page: Value = app
-        .client
-        .get(app.url("/api/v1/events?limit=2"))
-        .bearer_auth(&key)
+        .api(Method::GET, "/api/v1/events?limit=2", &key)
         .send()
         .await
         .unwrap()
@@ -192,9 +176,7 @@ async fn events_can_be_polled_after_a_cursor(pool: PgPool) {
     assert_eq!(newest, vec![1, 2], "the newest page, oldest first");
     let first_id = {
         let all: Value = app
-            .client
-            .get(app.url("/api/v1/events?limit=10"))
-            .bearer_auth(&key)
+            .api(Method::GET, "/api/v1/events?limit=10", &key)
             .send()
             .await
             .unwrap()
@@ -204,9 +186,11 @@ async fn events_can_be_polled_after_a_cursor(pool: PgPool) {
         all["data"][0]["id"].as_str().unwrap().to_string()
     };
     let after: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/events?after={first_id}")))
-        .bearer_auth(&key)
+        .api(
+            Method::GET,
+            &format!("/api/v1/events?after={first_id}"),
+            &key,
+        )
         .send()
         .await
         .unwrap()
@@ -221,9 +205,7 @@ async fn events_can_be_polled_after_a_cursor(pool: PgPool) {
         .collect();
     assert_eq!(later, vec![1, 2]);
     let bad = app
-        .client
-        .get(app.url("/api/v1/events?after=nonsense"))
-        .bearer_auth(&key)
+        .api(Method::GET, "/api/v1/events?after=nonsense", &key)
         .send()
         .await
         .unwrap();
@@ -236,9 +218,7 @@ async fn a_delivery_can_be_read_and_retried(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let key = api_key(&pool).await;
     let detail: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/deliveries/{delivery}")))
-        .bearer_auth(&key)
+        .api(Method::GET, &format!("/api/v1/deliveries/{delivery}"), &key)
         .send()
         .await
         .unwrap()
@@ -249,9 +229,11 @@ async fn a_delivery_can_be_read_and_retried(pool: PgPool) {
     assert_eq!(detail["endpoint_name"], "Orders");
 
     let retry = app
-        .client
-        .post(app.url(&format!("/api/v1/deliveries/{delivery}/retry")))
-        .bearer_auth(&key)
+        .api(
+            Method::POST,
+            &format!("/api/v1/deliveries/{delivery}/retry"),
+            &key,
+        )
         .send()
         .await
         .unwrap();
@@ -272,20 +254,17 @@ async fn a_delivery_can_be_read_and_retried(pool: PgPool) {
     assert_eq!(audit, "delivery.retry");
 
     let missing = app
-        .client
-        .post(app.url(&format!(
-            "/api/v1/deliveries/{}/retry",
-            uuid::Uuid::now_v7()
-        )))
-        .bearer_auth(&key)
+        .api(
+            Method::POST,
+            &format!("/api/v1/deliveries/{}/retry", uuid::Uuid::now_v7()),
+            &key,
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let garbage = app
-        .client
-        .get(app.url("/api/v1/deliveries/not-a-uuid"))
-        .bearer_auth(&key)
+        .api(Method::GET, "/api/v1/deliveries/not-a-uuid", &key)
         .send()
         .await
         .unwrap();
@@ -364,10 +343,7 @@ async fn every_documented_route_exists_and_requires_a_key(pool: PgPool) {
 async fn webhooks_can_be_managed_over_rest(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let key = api_key(&pool).await;
-    let created = app
-        .client
-        .post(app.url("/api/v1/webhooks"))
-        .bearer_auth(&key)
+    let created = app.api(Method::POST, "/api/v1/webhooks", &key)
         .json(&json!({ "name": "Billing", "url": "https://billing.example.com/hooks", "event_types": ["payment.failed"], "custom_headers": [["X-Tenant", "acme"]] }))
         .send()
         .await
@@ -378,9 +354,7 @@ async fn webhooks_can_be_managed_over_rest(pool: PgPool) {
     let id = created["id"].as_str().unwrap().to_string();
 
     let duplicate = app
-        .client
-        .post(app.url("/api/v1/webhooks"))
-        .bearer_auth(&key)
+        .api(Method::POST, "/api/v1/webhooks", &key)
         .json(&json!({ "name": "billing", "url": "https://other.example.com" }))
         .send()
         .await
@@ -390,18 +364,14 @@ async fn webhooks_can_be_managed_over_rest(pool: PgPool) {
     assert_eq!(error["error"]["fields"][0]["field"], "name");
 
     let reserved = app
-        .client
-        .patch(app.url(&format!("/api/v1/webhooks/{id}")))
-        .bearer_auth(&key)
+        .api(Method::PATCH, &format!("/api/v1/webhooks/{id}"), &key)
         .json(&json!({ "custom_headers": [["Content-Type", "text/plain"]] }))
         .send()
         .await
         .unwrap();
     assert_eq!(reserved.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let patched: Value = app
-        .client
-        .patch(app.url(&format!("/api/v1/webhooks/{id}")))
-        .bearer_auth(&key)
+        .api(Method::PATCH, &format!("/api/v1/webhooks/{id}"), &key)
         .json(&json!({ "enabled": false, "description": "paused" }))
         .send()
         .await
@@ -419,9 +389,11 @@ async fn webhooks_can_be_managed_over_rest(pool: PgPool) {
     );
 
     let rotated: Value = app
-        .client
-        .post(app.url(&format!("/api/v1/webhooks/{id}/rotate-secret")))
-        .bearer_auth(&key)
+        .api(
+            Method::POST,
+            &format!("/api/v1/webhooks/{id}/rotate-secret"),
+            &key,
+        )
         .send()
         .await
         .unwrap()
@@ -430,9 +402,7 @@ async fn webhooks_can_be_managed_over_rest(pool: PgPool) {
         .unwrap();
     assert_ne!(rotated["secret"], created["secret"]);
     let listed: Value = app
-        .client
-        .get(app.url("/api/v1/webhooks"))
-        .bearer_auth(&key)
+        .api(Method::GET, "/api/v1/webhooks", &key)
         .send()
         .await
         .unwrap()
@@ -441,9 +411,7 @@ async fn webhooks_can_be_managed_over_rest(pool: PgPool) {
         .unwrap();
     assert_eq!(listed["data"].as_array().unwrap().len(), 1);
     let bad_json = app
-        .client
-        .post(app.url("/api/v1/webhooks"))
-        .bearer_auth(&key)
+        .api(Method::POST, "/api/v1/webhooks", &key)
         .header("content-type", "application/json")
         .body("{oops")
         .send()
@@ -451,17 +419,13 @@ async fn webhooks_can_be_managed_over_rest(pool: PgPool) {
         .unwrap();
     assert_eq!(bad_json.status(), StatusCode::BAD_REQUEST);
     let deleted = app
-        .client
-        .delete(app.url(&format!("/api/v1/webhooks/{id}")))
-        .bearer_auth(&key)
+        .api(Method::DELETE, &format!("/api/v1/webhooks/{id}"), &key)
         .send()
         .await
         .unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let gone = app
-        .client
-        .get(app.url(&format!("/api/v1/webhooks/{id}")))
-        .bearer_auth(&key)
+        .api(Method::GET, &format!("/api/v1/webhooks/{id}"), &key)
         .send()
         .await
         .unwrap();

@@ -21,6 +21,11 @@ impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// A REST API request to `path`, authenticated with the API key `key`.
+    pub fn api(&self, method: reqwest::Method, path: &str, key: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(key)
+    }
 }
 
 pub fn test_state(pool: PgPool) -> AppState {
