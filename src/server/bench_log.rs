@@ -228,27 +228,18 @@ async fn plan_summary(pool: &PgPool, query: &LogQuery) -> anyhow::Result<String>
         .lines()
         .filter_map(|line| {
             let line = line.trim().trim_start_matches("->").trim();
-            let scan =
-                line.contains("Scan") && (line.contains(" using ") || line.starts_with("Seq Scan"));
-            scan.then(|| {
-                let index = line
-                    .split(" using ")
-                    .nth(1)
-                    .and_then(|r| r.split_whitespace().next())
-                    .map(strip_partition);
-                match index {
-                    Some(index) => format!(
-                        "{} {index}",
-                        line.split(" using ").next().unwrap_or_default().trim()
-                    ),
-                    None => line
-                        .split(" on ")
-                        .next()
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string(),
-                }
-            })
+            let scan = line.contains("Scan")
+                && (line.contains(" using ")
+                    || line.starts_with("Seq Scan")
+                    || line.starts_with("Bitmap Index Scan"));
+            // "Index Scan Backward using <index> on <table>", "Bitmap Index Scan on <index>",
+            // "Seq Scan on <table>": the kind of scan and what it reads.
+            let (kind, rest) = line
+                .split_once(" using ")
+                .or_else(|| line.split_once(" on "))
+                .filter(|_| scan)?;
+            let name = rest.split_whitespace().next().unwrap_or_default();
+            Some(format!("{} {}", kind.trim(), strip_partition(name)))
         })
         .collect();
     scans.sort();
@@ -256,15 +247,32 @@ async fn plan_summary(pool: &PgPool, query: &LogQuery) -> anyhow::Result<String>
     Ok(scans.join(", "))
 }
 
-/// `deliveries_20261101_status_id_idx` → `…status_id_idx` (one line for all day partitions).
-fn strip_partition(index: &str) -> String {
-    match index
-        .split_once('_')
-        .and_then(|(table, rest)| rest.split_once('_').map(|(day, tail)| (table, day, tail)))
-    {
-        Some((table, day, tail)) if day.len() == 8 && day.chars().all(|c| c.is_ascii_digit()) => {
-            format!("{table}_*_{tail}")
-        }
-        _ => index.to_string(),
+/// `deliveries_20261101_status_id_idx` → `deliveries_*_status_id_idx`, `deliveries_20261101` →
+/// `deliveries_*`: one line for all day partitions.
+fn strip_partition(name: &str) -> String {
+    let is_day = |part: &str| part.len() == 8 && part.chars().all(|c| c.is_ascii_digit());
+    let mut parts: Vec<&str> = name.split('_').collect();
+    if parts.len() >= 2 && is_day(parts[1]) {
+        parts[1] = "*";
+    }
+    parts.join("_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_partition;
+
+    #[test]
+    fn day_partitions_collapse_into_one_name() {
+        assert_eq!(
+            strip_partition("deliveries_20261101_status_id_idx"),
+            "deliveries_*_status_id_idx"
+        );
+        assert_eq!(strip_partition("deliveries_20261127"), "deliveries_*");
+        assert_eq!(
+            strip_partition("deliveries_default_pkey"),
+            "deliveries_default_pkey"
+        );
+        assert_eq!(strip_partition("endpoints"), "endpoints");
     }
 }
