@@ -143,6 +143,25 @@ test('bulk retry shows its count, asks, and retries every failed match', async (
   }).toPass({ timeout: 20_000 });
 });
 
+test('new deliveries are offered above the rows being read, without moving them', async ({ page, request }) => {
+  await signInAsAdmin(page);
+  const log = new DeliveriesPage(page);
+  await log.goto();
+  const reading = await log.rows().evaluateAll((rows) => rows.slice(0, 5).map((r) => r.getAttribute('data-id')));
+
+  await publish(request, 'user.created', { user_id: 'usr_live' });
+  // The page refreshes itself every 5 s: the new deliveries are announced, not inserted.
+  const banner = page.getByTestId('newer-deliveries');
+  await expect(banner).toBeVisible({ timeout: 15_000 });
+  await expect(banner).toHaveText(/^\d+\+? newer deliver(y|ies) — show$/);
+  expect(await log.rows().evaluateAll((rows) => rows.slice(0, 5).map((r) => r.getAttribute('data-id')))).toEqual(reading);
+
+  await banner.click();
+  await expect(banner).toBeHidden();
+  await expect(log.rows().first()).not.toHaveAttribute('data-id', reading[0]!);
+  await expect(log.rows().filter({ hasText: 'user.created' }).first()).toBeVisible();
+});
+
 test('members and anonymous callers cannot call the log functions', async ({ page, playwright }) => {
   const anonymous = await playwright.request.newContext({ baseURL: 'http://127.0.0.1:3100' });
   const form = { headers: { 'content-type': 'application/x-www-form-urlencoded' }, data: 'view=' };
