@@ -159,14 +159,7 @@ async fn events_can_be_polled_after_a_cursor(pool: PgPool) {
             .await
             .unwrap();
     }
-    let page: Value = app
-        .api(Method::GET, "/api/v1/events?limit=2", &key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_json("/api/v1/events?limit=2", &key).await;
     let newest: Vec<i64> = page["data"]
         .as_array()
         .unwrap()
@@ -175,28 +168,12 @@ async fn events_can_be_polled_after_a_cursor(pool: PgPool) {
         .collect();
     assert_eq!(newest, vec![1, 2], "the newest page, oldest first");
     let first_id = {
-        let all: Value = app
-            .api(Method::GET, "/api/v1/events?limit=10", &key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let all: Value = app.get_json("/api/v1/events?limit=10", &key).await;
         all["data"][0]["id"].as_str().unwrap().to_string()
     };
     let after: Value = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/events?after={first_id}"),
-            &key,
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/events?after={first_id}"), &key)
+        .await;
     let later: Vec<i64> = after["data"]
         .as_array()
         .unwrap()
@@ -218,13 +195,8 @@ async fn a_delivery_can_be_read_and_retried(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let key = api_key(&pool).await;
     let detail: Value = app
-        .api(Method::GET, &format!("/api/v1/deliveries/{delivery}"), &key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/deliveries/{delivery}"), &key)
+        .await;
     assert_eq!(detail["status"], "failed");
     assert_eq!(detail["endpoint_name"], "Orders");
 
@@ -401,14 +373,7 @@ async fn webhooks_can_be_managed_over_rest(pool: PgPool) {
         .await
         .unwrap();
     assert_ne!(rotated["secret"], created["secret"]);
-    let listed: Value = app
-        .api(Method::GET, "/api/v1/webhooks", &key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = app.get_json("/api/v1/webhooks", &key).await;
     assert_eq!(listed["data"].as_array().unwrap().len(), 1);
     let bad_json = app
         .api(Method::POST, "/api/v1/webhooks", &key)

@@ -26,6 +26,12 @@ impl TestApp {
     pub fn api(&self, method: reqwest::Method, path: &str, key: &str) -> reqwest::RequestBuilder {
         self.client.request(method, self.url(path)).bearer_auth(key)
     }
+
+    /// GETs `path` from the REST API with the API key `key`; the JSON body.
+    pub async fn get_json(&self, path: &str, key: &str) -> serde_json::Value {
+        let response = self.api(reqwest::Method::GET, path, key).send().await;
+        response.unwrap().json().await.unwrap()
+    }
 }
 
 pub fn test_state(pool: PgPool) -> AppState {
