@@ -28,6 +28,7 @@ test('an admin filters, searches, sorts and pages through the log', async ({ pag
     }).toPass({ timeout: 10_000 });
   };
 
+  await page.evaluate(() => ((window as any).__stillHere = true));
   await log.filter('Status').selectOption('failed');
   await expect(page).toHaveURL(/status=failed/);
   await expect(async () => {
@@ -39,6 +40,14 @@ test('an admin filters, searches, sorts and pages through the log', async ({ pag
   await log.filter('Event type').selectOption('payment.*');
   await expect(page).toHaveURL(/event=payment\.\*/);
   await allRows('td:nth-child(2) div:first-child', (text) => expect(text).toMatch(/^payment\./));
+
+  // Back shows the previous view again, its filters included, still without a page load.
+  await page.goBack();
+  await expect(page).toHaveURL(/\?status=failed$/);
+  await expect(log.filter('Event type')).toHaveValue('');
+  await expect(log.filter('Status')).toHaveValue('failed');
+  await allRows('td:nth-child(3)', (text) => expect(text).toContain('Failed'));
+  expect(await page.evaluate(() => (window as any).__stillHere)).toBe(true);
 
   // Search by webhook name.
   await log.goto();

@@ -187,7 +187,12 @@ fn FilterBar(
             show(location, &next.first_page());
         }
     };
-    let search = RwSignal::new(query.with_untracked(|q| q.search.clone().unwrap_or_default()));
+    // The form follows the view (Back and Forward change it without drawing the form again):
+    // each control's current value is a property, not just the server-rendered `selected`.
+    let current =
+        move |field: fn(&LogQuery) -> Option<String>| move || query.with(field).unwrap_or_default();
+    let search = RwSignal::new(String::new());
+    Effect::new(move |_| search.set(query.with(|q| q.search.clone().unwrap_or_default())));
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let mut next = query.get_untracked();
@@ -202,18 +207,21 @@ fn FilterBar(
         <form method="GET" action=BASE class="mb-4 flex flex-wrap items-center gap-2" role="search" aria-label="Filter deliveries" on:submit=on_submit>
             <input
                 type="search" name="q" value=q.search.clone().unwrap_or_default()
+                prop:value=current(|q| q.search.clone())
                 on:input=move |ev| search.set(event_target_value(&ev))
                 placeholder="Search webhook name, URL, event type or event id"
                 aria-label="Search"
                 class="min-w-72 flex-1 rounded-md border-0 px-3 py-1.5 text-sm ring-1 ring-slate-300 focus:ring-2 focus:ring-indigo-500"
             />
-            <select name="status" aria-label="Status" class=select_class on:change=on_select("status")>
+            <select name="status" aria-label="Status" class=select_class on:change=on_select("status")
+                prop:value=current(|q| q.status.map(|s| s.as_str().to_string()))>
                 <option value="">"Any status"</option>
                 {[("success", "Success"), ("failed", "Failed"), ("pending", "Pending")].into_iter().map(|(value, label)| {
                     view! { <option value=value selected=selected(q.status.map(|s| s.as_str().to_string()), value)>{label}</option> }
                 }).collect_view()}
             </select>
-            <select name="event" aria-label="Event type" class=select_class on:change=on_select("event")>
+            <select name="event" aria-label="Event type" class=select_class on:change=on_select("event")
+                prop:value=current(|q| q.event.clone())>
                 <option value="">"All events"</option>
                 <optgroup label="Categories">
                     {categories.into_iter().map(|c| {
@@ -229,20 +237,23 @@ fn FilterBar(
                     }).collect_view()}
                 </optgroup>
             </select>
-            <select name="endpoint" aria-label="Webhook" class=select_class on:change=on_select("endpoint")>
+            <select name="endpoint" aria-label="Webhook" class=select_class on:change=on_select("endpoint")
+                prop:value=current(|q| q.endpoint.map(|e| e.to_string()))>
                 <option value="">"All webhooks"</option>
                 {choices.endpoints.into_iter().map(|(id, name)| {
                     let is = q.endpoint == Some(id);
                     view! { <option value=id.to_string() selected=is>{name}</option> }
                 }).collect_view()}
             </select>
-            <select name="since" aria-label="Time range" class=select_class on:change=on_select("since")>
+            <select name="since" aria-label="Time range" class=select_class on:change=on_select("since")
+                prop:value=current(|q| q.since.clone())>
                 <option value="">"Any time"</option>
                 {[("1h", "Last hour"), ("24h", "Last 24 hours"), ("7d", "Last 7 days"), ("30d", "Last 30 days")].into_iter().map(|(value, label)| {
                     view! { <option value=value selected=selected(q.since.clone(), value)>{label}</option> }
                 }).collect_view()}
             </select>
-            <select name="code" aria-label="Response code" class=select_class on:change=on_select("code")>
+            <select name="code" aria-label="Response code" class=select_class on:change=on_select("code")
+                prop:value=current(|q| q.code.map(|c| c.as_str().to_string()))>
                 <option value="">"Any response"</option>
                 {CodeClass::ALL.into_iter().map(|c| {
                     let label = if c == CodeClass::NoResponse { "No response".to_string() } else { c.as_str().to_string() };
