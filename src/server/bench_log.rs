@@ -232,12 +232,14 @@ async fn plan_summary(pool: &PgPool, query: &LogQuery) -> anyhow::Result<String>
                 && (line.contains(" using ")
                     || line.starts_with("Seq Scan")
                     || line.starts_with("Bitmap Index Scan"));
+            if !scan {
+                return None;
+            }
             // "Index Scan Backward using <index> on <table>", "Bitmap Index Scan on <index>",
             // "Seq Scan on <table>": the kind of scan and what it reads.
             let (kind, rest) = line
                 .split_once(" using ")
-                .or_else(|| line.split_once(" on "))
-                .filter(|_| scan)?;
+                .or_else(|| line.split_once(" on "))?;
             let name = rest.split_whitespace().next().unwrap_or_default();
             Some(format!("{} {}", kind.trim(), strip_partition(name)))
         })

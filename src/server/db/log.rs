@@ -30,10 +30,7 @@ fn sort_value(row: &DeliveryRow, sort: SortKey) -> String {
 }
 
 pub async fn page(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>) -> sqlx::Result<LogPage> {
-    let matching_endpoints = match &query.search {
-        Some(text) => endpoints_matching(pool, text).await?,
-        None => Vec::new(),
-    };
+    let matching_endpoints = search_endpoints(pool, query).await?;
     let backwards = query.cursor.as_ref().is_some_and(|c| c.before);
     let Some(mut sql) = page_sql(query, now, &matching_endpoints, "") else {
         return Ok(LogPage {
@@ -81,10 +78,7 @@ pub async fn page(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>) -> sqlx::
 
 /// The page query's plan (`EXPLAIN ANALYZE`), for the benchmark's index-use column.
 pub async fn explain(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>) -> sqlx::Result<String> {
-    let matching_endpoints = match &query.search {
-        Some(text) => endpoints_matching(pool, text).await?,
-        None => Vec::new(),
-    };
+    let matching_endpoints = search_endpoints(pool, query).await?;
     let Some(mut sql) = page_sql(
         query,
         now,
@@ -233,6 +227,14 @@ fn push_keyset(sql: &mut QueryBuilder<'_, Postgres>, query: &LogQuery, cursor: &
     true
 }
 
+/// The endpoints whose name or URL contains the view's search text (none without a search).
+async fn search_endpoints(pool: &PgPool, query: &LogQuery) -> sqlx::Result<Vec<Uuid>> {
+    match &query.search {
+        Some(text) => endpoints_matching(pool, text).await,
+        None => Ok(Vec::new()),
+    }
+}
+
 async fn endpoints_matching(pool: &PgPool, text: &str) -> sqlx::Result<Vec<Uuid>> {
     let pattern = format!("%{}%", escape_like(text.trim()));
     sqlx::query_scalar("SELECT id FROM endpoints WHERE name ILIKE $1 OR url ILIKE $1 LIMIT 1000")
@@ -249,10 +251,7 @@ fn escape_like(text: &str) -> String {
 
 /// How many deliveries match (for the bulk-retry confirmation).
 pub async fn count(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>) -> sqlx::Result<i64> {
-    let matching_endpoints = match &query.search {
-        Some(text) => endpoints_matching(pool, text).await?,
-        None => Vec::new(),
-    };
+    let matching_endpoints = search_endpoints(pool, query).await?;
     let mut sql = QueryBuilder::<Postgres>::new("SELECT count(*) FROM deliveries d WHERE true");
     push_filters(&mut sql, query, now, &matching_endpoints);
     sql.build_query_scalar()
@@ -269,10 +268,7 @@ pub async fn ids_below(
     below: Option<Uuid>,
     limit: i64,
 ) -> sqlx::Result<Vec<Uuid>> {
-    let matching_endpoints = match &query.search {
-        Some(text) => endpoints_matching(pool, text).await?,
-        None => Vec::new(),
-    };
+    let matching_endpoints = search_endpoints(pool, query).await?;
     let mut sql = QueryBuilder::<Postgres>::new("SELECT d.id FROM deliveries d WHERE true");
     push_filters(&mut sql, query, now, &matching_endpoints);
     if let Some(below) = below {
@@ -292,10 +288,7 @@ pub async fn count_newer(
     now: DateTime<Utc>,
     top: Uuid,
 ) -> sqlx::Result<i64> {
-    let matching_endpoints = match &query.search {
-        Some(text) => endpoints_matching(pool, text).await?,
-        None => Vec::new(),
-    };
+    let matching_endpoints = search_endpoints(pool, query).await?;
     let mut sql = QueryBuilder::<Postgres>::new(
         "SELECT count(*) FROM (SELECT 1 FROM deliveries d WHERE d.id > ",
     );

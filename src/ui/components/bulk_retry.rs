@@ -3,6 +3,7 @@
 
 use crate::api::deliveries::{bulk_job, bulk_retry_count, start_bulk_retry};
 use crate::domain::delivery::JobProgress;
+use crate::ui::components::poll::poll_until;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
@@ -61,25 +62,20 @@ pub fn BulkRetry(view: Memo<String>, on_done: Callback<()>) -> impl IntoView {
     }
 }
 
-/// Polls the job every second until it is no longer running.
+/// Follows the job every second until it is no longer running (an hour at most).
 fn follow(job: RwSignal<Option<JobProgress>>, on_done: Callback<()>) {
-    let handle = StoredValue::new(None::<IntervalHandle>);
-    let tick = move || {
-        let Some(id) = job.try_get_untracked().flatten().map(|j| j.id) else {
-            return;
-        };
-        spawn_local(async move {
-            if let Ok(progress) = bulk_job(id).await {
-                let finished = progress.status != "running";
-                job.try_set(Some(progress));
-                if finished {
-                    if let Some(Some(h)) = handle.try_get_value() {
-                        h.clear();
-                    }
-                    on_done.run(());
-                }
-            }
-        });
+    let Some(id) = job.get_untracked().map(|j| j.id) else {
+        return;
     };
-    handle.set_value(set_interval_with_handle(tick, Duration::from_secs(1)).ok());
+    poll_until(Duration::from_secs(1), 3600, move || async move {
+        let Ok(progress) = bulk_job(id).await else {
+            return false;
+        };
+        let finished = progress.status != "running";
+        job.try_set(Some(progress));
+        if finished {
+            on_done.run(());
+        }
+        finished
+    });
 }

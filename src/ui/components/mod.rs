@@ -1,3 +1,4 @@
 pub mod bulk_retry;
 pub mod form;
+pub mod poll;
 pub mod status_badge;

@@ -8,13 +8,7 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn AuditPage() -> impl IntoView {
     let (actor, action) = use_query_map().with_untracked(|p| (p.get("actor"), p.get("action")));
-    let entries = Resource::new(
-        {
-            let filter = (actor.clone(), action.clone());
-            move || filter.clone()
-        },
-        |(actor, action)| audit_entries(actor, action),
-    );
+    let entries = OnceResource::new(audit_entries(actor.clone(), action.clone()));
     view! {
         <h1 class="mb-4 text-xl font-semibold">"Audit log"</h1>
         <form method="GET" action="/admin/audit" class="mb-4 flex flex-wrap gap-2 text-sm">

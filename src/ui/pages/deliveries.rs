@@ -191,12 +191,15 @@ fn FilterBar(
     // each control's current value is a property, not just the server-rendered `selected`.
     let current =
         move |field: fn(&LogQuery) -> Option<String>| move || query.with(field).unwrap_or_default();
-    let search = RwSignal::new(String::new());
-    Effect::new(move |_| search.set(query.with(|q| q.search.clone().unwrap_or_default())));
+    let search_box = NodeRef::<leptos::html::Input>::new();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        let typed = search_box
+            .get()
+            .map(|input| input.value())
+            .unwrap_or_default();
         let mut next = query.get_untracked();
-        set_field(&mut next, "q", &search.get_untracked());
+        set_field(&mut next, "q", &typed);
         show(location, &next.first_page());
     };
     let q = query.get_untracked();
@@ -208,7 +211,7 @@ fn FilterBar(
             <input
                 type="search" name="q" value=q.search.clone().unwrap_or_default()
                 prop:value=current(|q| q.search.clone())
-                on:input=move |ev| search.set(event_target_value(&ev))
+                node_ref=search_box
                 placeholder="Search webhook name, URL, event type or event id"
                 aria-label="Search"
                 class="min-w-72 flex-1 rounded-md border-0 px-3 py-1.5 text-sm ring-1 ring-slate-300 focus:ring-2 focus:ring-indigo-500"

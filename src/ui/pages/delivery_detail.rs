@@ -5,6 +5,7 @@ use crate::api::deliveries::{RetryDelivery, load_delivery};
 use crate::domain::delivery::{AttemptView, DeliveryDetail};
 use crate::domain::ids::event_ref;
 use crate::domain::time::{exact, relative};
+use crate::ui::components::poll::poll_until;
 use crate::ui::components::status_badge::StatusBadge;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -17,15 +18,12 @@ use uuid::Uuid;
 pub fn DeliveryDetailPage() -> impl IntoView {
     let id =
         use_params_map().with_untracked(|p| p.get("id").and_then(|s| Uuid::parse_str(&s).ok()));
-    let detail = Resource::new(
-        move || id,
-        |id| async move {
-            match id {
-                Some(id) => load_delivery(id).await,
-                None => Err(crate::error::AppError::NotFound("Delivery".into())),
-            }
-        },
-    );
+    let detail = OnceResource::new(async move {
+        match id {
+            Some(id) => load_delivery(id).await,
+            None => Err(crate::error::AppError::NotFound("Delivery".into())),
+        }
+    });
     view! {
         <a href="/admin/webhook-deliveries" class="text-sm text-indigo-600 hover:underline">"← Delivery log"</a>
         <Suspense fallback=|| view! { <p class="mt-4 text-slate-500">"Loading delivery…"</p> }>
@@ -45,9 +43,10 @@ pub fn DeliveryDetailPage() -> impl IntoView {
 #[island]
 fn RetryButton(id: Uuid, waiting: bool, attempts: usize) -> impl IntoView {
     let retry = ServerAction::<RetryDelivery>::new();
-    let queued = move || retry.value().get().is_some_and(|r| r.is_ok());
+    // Waiting for an attempt: one was due when the page was drawn, or Retry just queued one.
+    let busy = move || waiting || retry.value().get().is_some_and(|r| r.is_ok());
     Effect::new(move |_| {
-        if waiting || queued() {
+        if busy() {
             reload_after_next_attempt(id, attempts);
         }
     });
@@ -62,40 +61,26 @@ fn RetryButton(id: Uuid, waiting: bool, attempts: usize) -> impl IntoView {
         <ActionForm action=retry>
             <input type="hidden" name="id" value=id.to_string() />
             <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-60"
-                disabled=move || waiting || queued() || retry.pending().get()>
-                {move || if waiting || queued() { "Retrying…" } else { "Retry" }}
+                disabled=move || busy() || retry.pending().get()>
+                {move || if busy() { "Retrying…" } else { "Retry" }}
             </button>
             {move || error().map(|e| view! { <span role="alert" class="ml-2 text-sm text-red-700">{e}</span> })}
         </ActionForm>
     }
 }
 
-/// Polls the delivery every second (for up to a minute) until it has more than `attempts`
+/// Checks the delivery every second (for up to a minute) until it has more than `attempts`
 /// attempts or no attempt is due any more, then reloads the page.
 fn reload_after_next_attempt(id: Uuid, attempts: usize) {
-    let tries = StoredValue::new(0u32);
-    let handle = StoredValue::new(None::<IntervalHandle>);
-    let stop = move || {
-        if let Some(Some(h)) = handle.try_get_value() {
-            h.clear();
+    poll_until(Duration::from_secs(1), 60, move || async move {
+        let settled = load_delivery(id)
+            .await
+            .is_ok_and(|data| data.attempts.len() > attempts || !attempt_due(&data));
+        if settled {
+            let _ = window().location().reload();
         }
-    };
-    let tick = move || {
-        tries.update_value(|n| *n += 1);
-        if tries.get_value() > 60 {
-            stop();
-            return;
-        }
-        leptos::task::spawn_local(async move {
-            if let Ok(data) = load_delivery(id).await
-                && (data.attempts.len() > attempts || !attempt_due(&data))
-            {
-                stop();
-                let _ = window().location().reload();
-            }
-        });
-    };
-    handle.set_value(set_interval_with_handle(tick, Duration::from_secs(1)).ok());
+        settled
+    });
 }
 
 #[component]

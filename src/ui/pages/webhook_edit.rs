@@ -21,16 +21,13 @@ use uuid::Uuid;
 pub fn WebhookEditPage() -> impl IntoView {
     let id =
         use_params_map().with_untracked(|p| p.get("id").and_then(|s| Uuid::parse_str(&s).ok()));
-    let endpoint = Resource::new(
-        move || id,
-        |id| async move {
-            match id {
-                Some(id) => get_webhook(id).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    );
-    let catalog = Resource::new(|| (), |_| filter_choices());
+    let endpoint = OnceResource::new(async move {
+        match id {
+            Some(id) => get_webhook(id).await.map(Some),
+            None => Ok(None),
+        }
+    });
+    let catalog = OnceResource::new(filter_choices());
     view! {
         <a href="/admin/webhooks" class="text-sm text-indigo-600 hover:underline">"← Webhooks"</a>
         <Suspense fallback=|| view! { <p class="mt-4 text-slate-500">"Loading…"</p> }>

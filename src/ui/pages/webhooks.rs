@@ -3,6 +3,7 @@
 
 use crate::api::endpoints::{delivery_outcome, list_webhooks, send_webhook_test};
 use crate::domain::endpoint::{EndpointView, Health};
+use crate::ui::components::poll::poll_until;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use uuid::Uuid;
 
 #[component]
 pub fn WebhooksPage() -> impl IntoView {
-    let endpoints = Resource::new(|| (), |_| list_webhooks());
+    let endpoints = OnceResource::new(list_webhooks());
     view! {
         <div class="mb-4 flex items-end justify-between">
             <div>
@@ -162,31 +163,15 @@ pub fn SendTest(id: Uuid) -> impl IntoView {
     }
 }
 
+/// Asks for the test delivery's outcome twice a second, for up to 15 seconds.
 fn follow_outcome(delivery: Uuid, outcome: RwSignal<Option<String>>) {
-    let tries = RwSignal::new(0u32);
-    let handle = StoredValue::new(None::<IntervalHandle>);
-    let tick = move || {
-        if tries
-            .try_update(|n| {
-                *n += 1;
-                *n
-            })
-            .unwrap_or(u32::MAX)
-            > 30
-        {
-            if let Some(Some(h)) = handle.try_get_value() {
-                h.clear();
-            }
-            return;
-        }
-        spawn_local(async move {
-            if let Ok(Some(result)) = delivery_outcome(delivery).await {
+    poll_until(Duration::from_millis(500), 30, move || async move {
+        match delivery_outcome(delivery).await {
+            Ok(Some(result)) => {
                 outcome.try_set(Some(result));
-                if let Some(Some(h)) = handle.try_get_value() {
-                    h.clear();
-                }
+                true
             }
-        });
-    };
-    handle.set_value(set_interval_with_handle(tick, Duration::from_millis(500)).ok());
+            _ => false,
+        }
+    });
 }
