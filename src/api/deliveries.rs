@@ -1,18 +1,23 @@
 //! The delivery log, the detail view, retries and bulk retries. Every function checks for the
 //! admin role itself before touching data.
 
-use crate::domain::delivery::{DeliveryDetail, JobProgress};
-use crate::domain::log_query::LogPage;
+use crate::domain::delivery::{AttemptProgress, DeliveryDetail, JobProgress};
+use crate::domain::log_query::LogFilters;
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Choices for the log's filter form.
+/// The log's HTML for one view, rendered on the server: the browser swaps it into the page, so
+/// the table's markup and formatting exist once, in the server build, and not in the wasm.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LogFilters {
-    pub event_types: Vec<String>,
-    pub endpoints: Vec<(Uuid, String)>,
+pub struct LogFragment {
+    /// The view, normalised: what follows the page's path in the address bar.
+    pub view: String,
+    /// The filter form, when asked for (a new view; not a refresh of the same one).
+    pub filters: Option<String>,
+    /// The table with its pager, or the empty state.
+    pub results: String,
 }
 
 #[cfg(feature = "ssr")]
@@ -20,32 +25,43 @@ fn parse_view(view: &str) -> crate::domain::log_query::LogQuery {
     crate::domain::log_query::LogQuery::from_query_string(view)
 }
 
-/// One page of the log for the view in `view` (the page's URL query string). With `anchor`
-/// (live refresh of the first page) rows newer than the anchor are left out, so the rows the
-/// admin is reading stay where they are; `newer_count` tells how many arrived since.
+/// The log for the view in `view` (the page's URL query string). With `anchor` (live refresh
+/// of the first page) rows newer than the anchor are left out, so the rows the admin is
+/// reading stay where they are; `newer_count` tells how many arrived since. With `filters`
+/// the filter form comes too.
 #[server(endpoint = "delivery_log")]
-pub async fn delivery_log(view: String, anchor: Option<Uuid>) -> Result<LogPage, AppError> {
+pub async fn delivery_log(
+    view: String,
+    anchor: Option<Uuid>,
+    #[server(default)] filters: bool,
+) -> Result<LogFragment, AppError> {
     use crate::domain::log_query::Cursor;
     use crate::domain::role::Role;
     use crate::server::{auth::guard, db, state::AppState};
+    use crate::ui::pages::deliveries::render_log;
 
     guard::require(Role::Admin).await?;
     let state = AppState::from_context()?;
-    let mut query = parse_view(&view);
+    let query = parse_view(&view);
+    let mut rows_query = query.clone();
     let anchored = anchor.filter(|_| query.cursor.is_none() && query.is_newest_first());
     if let Some(anchor) = anchored {
         // Rows at or below the anchor: the same page the admin is reading, with fresh statuses.
-        query.cursor = Some(Cursor {
+        rows_query.cursor = Some(Cursor {
             before: false,
             key: String::new(),
             id: Uuid::from_u128(anchor.as_u128().saturating_add(1)),
         });
     }
-    let mut page = db::log::page(&state.pool, &query, chrono::Utc::now()).await?;
+    let mut page = db::log::page(&state.pool, &rows_query, chrono::Utc::now()).await?;
     if anchored.is_some() {
         page.prev = None;
     }
-    Ok(page)
+    let choices = match filters {
+        true => Some(db::log::filter_choices(&state.pool).await?),
+        false => None,
+    };
+    Ok(render_log(&query, page, choices))
 }
 
 /// How many deliveries matching the view are newer than `top`.
@@ -61,25 +77,15 @@ pub async fn newer_count(view: String, top: Uuid) -> Result<i64, AppError> {
     Ok(db::log::count_newer(&state.pool, &query, chrono::Utc::now(), top).await?)
 }
 
+/// The event types and live endpoints the log can be filtered by.
 #[server(endpoint = "filter_choices")]
 pub async fn filter_choices() -> Result<LogFilters, AppError> {
     use crate::domain::role::Role;
-    use crate::server::{auth::guard, state::AppState};
+    use crate::server::{auth::guard, db, state::AppState};
 
     guard::require(Role::Admin).await?;
     let state = AppState::from_context()?;
-    let event_types = sqlx::query_scalar("SELECT name FROM event_types ORDER BY name")
-        .fetch_all(&state.pool)
-        .await?;
-    let endpoints = sqlx::query_as(
-        "SELECT id, name FROM endpoints WHERE deleted_at IS NULL ORDER BY lower(name)",
-    )
-    .fetch_all(&state.pool)
-    .await?;
-    Ok(LogFilters {
-        event_types,
-        endpoints,
-    })
+    Ok(db::log::filter_choices(&state.pool).await?)
 }
 
 #[server(endpoint = "load_delivery")]
@@ -108,6 +114,12 @@ pub async fn load_delivery(id: Uuid) -> Result<DeliveryDetail, AppError> {
         attempts,
         generated_at: chrono::Utc::now(),
     })
+}
+
+/// Where the delivery's attempts stand (what the detail page's Retry button waits on).
+#[server(endpoint = "delivery_progress")]
+pub async fn delivery_progress(id: Uuid) -> Result<AttemptProgress, AppError> {
+    Ok(load_delivery(id).await?.progress())
 }
 
 /// Queues one immediate attempt, recorded as `manual` with the admin's name.

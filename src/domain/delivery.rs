@@ -130,6 +130,32 @@ pub struct DeliveryDetail {
     pub generated_at: DateTime<Utc>,
 }
 
+impl DeliveryDetail {
+    /// An attempt is queued, or an automatic retry is due within seconds: the page is about
+    /// to change.
+    pub fn attempt_due(&self) -> bool {
+        let d = &self.delivery;
+        d.status.is_open()
+            && (d.queued
+                || d.next_attempt_at
+                    .is_some_and(|at| at <= self.generated_at + chrono::Duration::seconds(5)))
+    }
+
+    pub fn progress(&self) -> AttemptProgress {
+        AttemptProgress {
+            attempts: self.attempts.len(),
+            due: self.attempt_due(),
+        }
+    }
+}
+
+/// How far a delivery's attempts have got: what the detail page's Retry button waits on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptProgress {
+    pub attempts: usize,
+    pub due: bool,
+}
+
 /// One attempt as the detail page and the REST API show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AttemptView {

@@ -71,6 +71,13 @@ pub struct LogQuery {
 
 pub const PAGE_SIZE: i64 = 50;
 
+/// Choices for the log's filter form.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogFilters {
+    pub event_types: Vec<String>,
+    pub endpoints: Vec<(Uuid, String)>,
+}
+
 /// One page of the log with the cursors of its neighbours and the moment it was read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogPage {

@@ -6,7 +6,9 @@
 use super::deliveries::{ROW_COLUMNS, to_row};
 use crate::domain::delivery::DeliveryRow;
 use crate::domain::ids::{parse_event_ref, uuid_floor};
-use crate::domain::log_query::{Cursor, Direction, LogPage, LogQuery, PAGE_SIZE, SortKey};
+use crate::domain::log_query::{
+    Cursor, Direction, LogFilters, LogPage, LogQuery, PAGE_SIZE, SortKey,
+};
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -299,4 +301,20 @@ pub async fn count_newer(
         .persistent(false)
         .fetch_one(pool)
         .await
+}
+
+/// The event types and live endpoints the log's filter form offers.
+pub async fn filter_choices(pool: &PgPool) -> sqlx::Result<LogFilters> {
+    let event_types = sqlx::query_scalar("SELECT name FROM event_types ORDER BY name")
+        .fetch_all(pool)
+        .await?;
+    let endpoints = sqlx::query_as(
+        "SELECT id, name FROM endpoints WHERE deleted_at IS NULL ORDER BY lower(name)",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(LogFilters {
+        event_types,
+        endpoints,
+    })
 }

@@ -9,7 +9,7 @@ use leptos::task::spawn_local;
 use std::time::Duration;
 
 #[component]
-pub fn BulkRetry(view: Memo<String>, on_done: Callback<()>) -> impl IntoView {
+pub fn BulkRetry(view: Signal<String>, on_done: Callback<()>) -> impl IntoView {
     let confirming = RwSignal::new(None::<i64>);
     let job = RwSignal::new(None::<JobProgress>);
     let error = RwSignal::new(None::<String>);

@@ -1,7 +1,7 @@
 //! `/admin/webhook-deliveries/:id`: what was sent and what came back, for every attempt, with
 //! Retry. Payloads and response bodies are shown as text (escaped), never as HTML.
 
-use crate::api::deliveries::{RetryDelivery, load_delivery};
+use crate::api::deliveries::{RetryDelivery, delivery_progress, load_delivery};
 use crate::domain::delivery::{AttemptView, DeliveryDetail};
 use crate::domain::ids::event_ref;
 use crate::domain::time::{exact, relative};
@@ -73,9 +73,9 @@ fn RetryButton(id: Uuid, waiting: bool, attempts: usize) -> impl IntoView {
 /// attempts or no attempt is due any more, then reloads the page.
 fn reload_after_next_attempt(id: Uuid, attempts: usize) {
     poll_until(Duration::from_secs(1), 60, move || async move {
-        let settled = load_delivery(id)
+        let settled = delivery_progress(id)
             .await
-            .is_ok_and(|data| data.attempts.len() > attempts || !attempt_due(&data));
+            .is_ok_and(|p| p.attempts > attempts || !p.due);
         if settled {
             let _ = window().location().reload();
         }
@@ -85,7 +85,7 @@ fn reload_after_next_attempt(id: Uuid, attempts: usize) {
 
 #[component]
 fn Detail(data: DeliveryDetail) -> impl IntoView {
-    let waiting = attempt_due(&data);
+    let waiting = data.attempt_due();
     let d = data.delivery.clone();
     let now = data.generated_at;
     let latest = data.attempts.last().cloned();
@@ -135,13 +135,6 @@ fn Detail(data: DeliveryDetail) -> impl IntoView {
 }
 
 /// An attempt is queued or due within seconds.
-fn attempt_due(data: &DeliveryDetail) -> bool {
-    let d = &data.delivery;
-    d.status.is_open()
-        && (d.queued
-            || d.next_attempt_at
-                .is_some_and(|at| at <= data.generated_at + chrono::Duration::seconds(5)))
-}
 
 #[component]
 fn Response(attempt: AttemptView) -> impl IntoView {

@@ -1,0 +1,304 @@
+//! The live delivery log (an island). The filter form and the rows inside it are server HTML;
+//! this part listens to them: a changed filter, a submitted search, a sort or pager link and
+//! Back/Forward show the new view without a page load (the server renders it, the address bar
+//! follows); every 5 s the rows refresh in place and newer deliveries are offered, not
+//! inserted; Retry and bulk retry run in place.
+
+use super::BASE;
+use crate::api::deliveries::{delivery_log, newer_count, retry_delivery};
+use crate::ui::components::bulk_retry::BulkRetry;
+use leptos::ev::{MouseEvent, SubmitEvent};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos::wasm_bindgen::{JsCast, JsValue};
+use leptos::web_sys::{Element, Event, FormData, HtmlElement, HtmlFormElement, UrlSearchParams};
+use std::time::Duration;
+use uuid::Uuid;
+
+#[island]
+pub fn LiveLog(view: String, children: Children) -> impl IntoView {
+    let log = Log {
+        view: RwSignal::new(view),
+        newer: RwSignal::new(0),
+        error: RwSignal::new(None),
+        root: NodeRef::new(),
+        shown: StoredValue::new(0),
+    };
+    Effect::new(move |_| {
+        log.follow_history();
+        log.refresh_every(Duration::from_secs(5));
+    });
+    view! {
+        <div class="mb-4 flex flex-wrap items-end justify-between gap-3">
+            <div>
+                <h1 class="text-xl font-semibold">"Webhook deliveries"</h1>
+                <p class="text-sm text-slate-600">"Every event sent to your webhook endpoints, with each attempt's request and response."</p>
+            </div>
+            <BulkRetry view=log.view.into() on_done=Callback::new(move |_| log.refresh(true)) />
+        </div>
+        // Floats over the page, so announcing newer deliveries moves no row.
+        <Show when=move || { log.newer.get() > 0 }>
+            <button
+                type="button"
+                data-testid="newer-deliveries"
+                class="fixed top-16 left-1/2 z-20 -translate-x-1/2 rounded-full bg-indigo-600 px-4 py-2 text-sm font-medium text-white shadow-lg hover:bg-indigo-500"
+                on:click=move |_| {
+                    log.newer.set(0);
+                    log.refresh(false);
+                }
+            >
+                {move || newer_label(log.newer.get())}
+            </button>
+        </Show>
+        {move || log.error.get().map(|e| view! { <p role="alert" class="mb-3 rounded-md bg-red-50 p-3 text-sm text-red-700">{e}</p> })}
+        <div node_ref=log.root on:click=move |ev| log.on_click(ev) on:change=move |ev| log.on_change(ev) on:submit=move |ev| log.on_submit(ev)>
+            {children()}
+        </div>
+    }
+}
+
+/// What the log's handlers share.
+#[derive(Clone, Copy)]
+struct Log {
+    /// The view shown: its query string as the server normalised it.
+    view: RwSignal<String>,
+    /// Deliveries newer than the top row, found by the live refresh.
+    newer: RwSignal<i64>,
+    error: RwSignal<Option<String>>,
+    root: NodeRef<leptos::html::Div>,
+    /// Counts views shown, so an answer for a view the admin has left is dropped.
+    shown: StoredValue<u32>,
+}
+
+impl Log {
+    /// Shows another view: the server renders its filter form and rows, they replace the
+    /// current ones, and (unless this is Back/Forward) the address bar moves to it.
+    fn show(self, view: String, push: bool) {
+        self.shown.update_value(|n| *n += 1);
+        let ticket = self.shown.get_value();
+        self.set_busy(true);
+        spawn_local(async move {
+            let answer = delivery_log(view, None, true).await;
+            if self.shown.get_value() != ticket {
+                return;
+            }
+            self.set_busy(false);
+            match answer {
+                Ok(log) => {
+                    self.swap("filters", log.filters.as_deref().unwrap_or_default());
+                    self.swap("results", &log.results);
+                    if push {
+                        push_url(&log.view);
+                    }
+                    self.view.set(log.view);
+                    self.newer.set(0);
+                    self.error.set(None);
+                }
+                Err(err) => self.fail("The log could not be loaded", err),
+            }
+        });
+    }
+
+    /// Re-reads the rows of the view shown. With `keep_top`, on the newest-first first page
+    /// only rows up to the current top one come back (the rows being read stay put) and the
+    /// newer ones are counted instead.
+    fn refresh(self, keep_top: bool) {
+        let ticket = self.shown.get_value();
+        let anchor = if keep_top { self.live_top() } else { None };
+        let view = self.view.get_untracked();
+        spawn_local(async move {
+            let answer = delivery_log(view.clone(), anchor, false).await;
+            if self.shown.get_value() != ticket {
+                return;
+            }
+            match answer {
+                Ok(log) => self.swap("results", &log.results),
+                Err(err) => return self.fail("The log could not be refreshed", err),
+            }
+            if let Some(top) = anchor
+                && let Ok(count) = newer_count(view, top).await
+            {
+                self.newer.try_set(count);
+            }
+        });
+    }
+
+    fn retry(self, id: Uuid) {
+        spawn_local(async move {
+            match retry_delivery(id).await {
+                Ok(()) => self.refresh(true),
+                Err(err) => self.fail("Retry failed", err),
+            }
+        });
+    }
+
+    fn fail(self, what: &str, err: impl std::fmt::Display) {
+        self.error.try_set(Some(format!("{what}: {err}")));
+    }
+
+    /// Every `every` while the tab is visible.
+    fn refresh_every(self, every: Duration) {
+        let tick = move || {
+            if !document().hidden() {
+                self.refresh(true);
+            }
+        };
+        let handle = set_interval_with_handle(tick, every).ok();
+        on_cleanup(move || {
+            if let Some(handle) = handle {
+                handle.clear();
+            }
+        });
+    }
+
+    /// Back and Forward between views shown here change the view, not the page.
+    fn follow_history(self) {
+        let handle = window_event_listener(leptos::ev::popstate, move |_| {
+            self.show(window().location().search().unwrap_or_default(), false);
+        });
+        on_cleanup(move || handle.remove());
+    }
+
+    /// Sort, pager and "Clear" links lead to another view of this log.
+    fn on_click(self, ev: MouseEvent) {
+        let plain =
+            ev.button() == 0 && !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key());
+        let link = target(&ev).and_then(|t| t.closest("a[href]").ok().flatten());
+        let Some(view) = link
+            .and_then(|a| a.get_attribute("href"))
+            .and_then(|href| view_of_link(&href))
+        else {
+            return;
+        };
+        if plain && !ev.default_prevented() {
+            ev.prevent_default();
+            self.show(view, true);
+        }
+    }
+
+    /// A changed select in the filter form applies at once.
+    fn on_change(self, ev: Event) {
+        let select = target(&ev).filter(|t| t.tag_name() == "SELECT");
+        if let Some(form) = select.and_then(|s| filter_form(&s)) {
+            self.show(form_view(&form), true);
+        }
+    }
+
+    /// The filter form's Apply (or Enter in the search box), and each row's Retry.
+    fn on_submit(self, ev: SubmitEvent) {
+        let Some(form) = target(&ev).and_then(|t| t.dyn_into::<HtmlFormElement>().ok()) else {
+            return;
+        };
+        if form.get_attribute("role").as_deref() == Some("search") {
+            ev.prevent_default();
+            self.show(form_view(&form), true);
+        } else if let Some(id) = form
+            .get_attribute("data-retry")
+            .and_then(|id| Uuid::parse_str(&id).ok())
+        {
+            ev.prevent_default();
+            self.retry(id);
+        }
+    }
+
+    /// The first row, when new deliveries would appear above it (newest first, first page).
+    fn live_top(self) -> Option<Uuid> {
+        let live = self
+            .part("results")?
+            .query_selector("[data-live=true]")
+            .ok()??;
+        let row = live.query_selector("[data-testid=delivery-row]").ok()??;
+        Uuid::parse_str(&row.get_attribute("data-id")?).ok()
+    }
+
+    fn part(self, name: &str) -> Option<Element> {
+        let root = self.root.get_untracked()?;
+        root.query_selector(&format!("[data-log={name}]")).ok()?
+    }
+
+    /// Replaces a part with server HTML; a control that had the focus gets it back.
+    fn swap(self, name: &str, html: &str) {
+        let Some(part) = self.part(name) else { return };
+        let focused = document()
+            .active_element()
+            .filter(|el| part.contains(Some(el)))
+            .and_then(|el| el.get_attribute("name"));
+        part.set_inner_html(html);
+        let again =
+            focused.and_then(|n| part.query_selector(&format!("[name={n}]")).ok().flatten());
+        if let Some(el) = again.and_then(|el| el.dyn_into::<HtmlElement>().ok()) {
+            let _ = el.focus();
+        }
+    }
+
+    fn set_busy(self, busy: bool) {
+        if let Some(results) = self.part("results") {
+            let _ = results.set_attribute("aria-busy", if busy { "true" } else { "false" });
+        }
+    }
+}
+
+fn target(ev: &Event) -> Option<Element> {
+    ev.target()?.dyn_into::<Element>().ok()
+}
+
+fn filter_form(control: &Element) -> Option<HtmlFormElement> {
+    control.closest("form[role=search]").ok()??.dyn_into().ok()
+}
+
+/// The form's fields as a query string (the server drops the empty ones).
+fn form_view(form: &HtmlFormElement) -> String {
+    FormData::new_with_form(form)
+        .and_then(|data| UrlSearchParams::new_with_str_sequence_sequence(&data))
+        .map(|params| format!("?{}", String::from(params.to_string())))
+        .unwrap_or_default()
+}
+
+fn push_url(view: &str) {
+    if let Ok(history) = window().history() {
+        let url = format!("{BASE}{view}");
+        let _ = history.push_state_with_url(&JsValue::NULL, "", Some(&url));
+    }
+}
+
+/// The view a link inside the log leads to, when it leads to this log at all.
+fn view_of_link(href: &str) -> Option<String> {
+    let rest = href.strip_prefix(BASE)?;
+    (rest.is_empty() || rest.starts_with('?')).then(|| rest.to_string())
+}
+
+fn newer_label(n: i64) -> String {
+    let count = if n >= 1000 {
+        "1000+".to_string()
+    } else {
+        n.to_string()
+    };
+    let noun = if n == 1 { "delivery" } else { "deliveries" };
+    format!("{count} newer {noun} — show")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_links_to_this_log_are_views() {
+        assert_eq!(view_of_link(BASE), Some(String::new()));
+        assert_eq!(
+            view_of_link(&format!("{BASE}?status=failed")),
+            Some("?status=failed".into())
+        );
+        assert_eq!(
+            view_of_link(&format!("{BASE}/0190a0b2-0000-7000-8000-000000000000")),
+            None
+        );
+        assert_eq!(view_of_link("/admin/webhooks"), None);
+    }
+
+    #[test]
+    fn the_newer_banner_counts_and_caps() {
+        assert_eq!(newer_label(1), "1 newer delivery — show");
+        assert_eq!(newer_label(7), "7 newer deliveries — show");
+        assert_eq!(newer_label(1500), "1000+ newer deliveries — show");
+    }
+}

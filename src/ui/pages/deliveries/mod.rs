@@ -1,0 +1,78 @@
+//! `/admin/webhook-deliveries`: the delivery log. The URL query string is the whole view
+//! (search, filters, sort, cursor). The filter form and the table are rendered on the server,
+//! for the first page load and for every later view: the live log (an island) asks the server
+//! for the new view's HTML and swaps it in, so the browser bundle carries the log's behaviour
+//! (filtering without a page load, history, live refresh, Retry, bulk retry) but not its
+//! markup. Without wasm the same page works as plain links and forms.
+
+// Rendered on the server only: never part of the browser bundle.
+#[cfg(feature = "ssr")]
+mod filters;
+mod live;
+#[cfg(feature = "ssr")]
+mod table;
+
+use crate::api::deliveries::delivery_log;
+use crate::domain::log_query::LogQuery;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use live::LiveLog;
+
+const BASE: &str = "/admin/webhook-deliveries";
+
+#[cfg(feature = "ssr")]
+fn link(query: &LogQuery) -> String {
+    format!("{BASE}{}", query.to_query_string())
+}
+
+/// The route (rendered on the server): the request's view, inside the live log.
+#[component]
+pub fn DeliveriesPage() -> impl IntoView {
+    let view = use_query_map().with_untracked(|p| {
+        LogQuery::from_pairs(p.into_iter().map(|(k, v)| (k.as_ref(), v))).to_query_string()
+    });
+    let log = OnceResource::new(delivery_log(view, None, true));
+    view! {
+        <Suspense fallback=|| view! { <LoadingRows /> }>
+            {move || Suspend::new(async move {
+                match log.await {
+                    Ok(log) => view! {
+                        <LiveLog view=log.view>
+                            <div data-log="filters" inner_html=log.filters.unwrap_or_default()></div>
+                            <div data-log="results" class="transition-opacity aria-busy:opacity-50" inner_html=log.results></div>
+                        </LiveLog>
+                    }.into_any(),
+                    Err(err) => view! {
+                        <p role="alert" class="rounded-md bg-red-50 p-4 text-red-700">{format!("The log could not be loaded: {err}")}</p>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The filter form (when there are `choices`) and the rows of one view, as HTML.
+#[cfg(feature = "ssr")]
+pub fn render_log(
+    query: &LogQuery,
+    page: crate::domain::log_query::LogPage,
+    choices: Option<crate::domain::log_query::LogFilters>,
+) -> crate::api::deliveries::LogFragment {
+    use filters::FilterBar;
+    use table::LogResults;
+    Owner::new().with(|| crate::api::deliveries::LogFragment {
+        view: query.to_query_string(),
+        filters: choices
+            .map(|choices| view! { <FilterBar query=query.clone() choices /> }.to_html()),
+        results: view! { <LogResults page query=query.clone() /> }.to_html(),
+    })
+}
+
+#[component]
+fn LoadingRows() -> impl IntoView {
+    view! {
+        <div class="animate-pulse space-y-2 rounded-xl bg-white p-4 ring-1 ring-slate-200" aria-busy="true" aria-label="Loading deliveries">
+            {(0..6).map(|_| view! { <div class="h-8 rounded bg-slate-100"></div> }).collect_view()}
+        </div>
+    }
+}
