@@ -152,6 +152,14 @@ pub async fn create_api_key(name: String) -> Result<String, AppError> {
     Ok(key)
 }
 
+/// The key list as the page shows it (HTML), for the page to refresh it in place.
+#[server(endpoint = "api_key_table")]
+pub async fn api_key_table() -> Result<String, AppError> {
+    Ok(crate::ui::pages::api_keys::render_table(
+        list_api_keys().await?,
+    ))
+}
+
 #[server(endpoint = "revoke_api_key")]
 pub async fn revoke_api_key(id: Uuid) -> Result<(), AppError> {
     use ssr::*;

@@ -7,3 +7,15 @@ pub fn FieldMessage(message: Signal<Option<String>>) -> impl IntoView {
         message.get().map(|m| view! { <span class="mt-1 block text-sm text-red-700" data-testid="field-error">{m}</span> })
     }
 }
+
+/// The error of a form that was posted without the wasm: the server function sent the browser
+/// back here with the error in the address (`__err`), and this shows it.
+#[component]
+pub fn FormError() -> impl IntoView {
+    use leptos::server_fn::error::ServerFnUrlError;
+    let error = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("__err"));
+    error.map(|encoded| {
+        let err = ServerFnUrlError::<crate::error::AppError>::decode_err(&encoded);
+        view! { <p role="alert" class="mb-3 rounded-md bg-red-50 p-3 text-sm text-red-700">{err.to_string()}</p> }
+    })
+}

@@ -1,24 +1,92 @@
 //! `/admin/api-keys` (owner): create a key (shown once), see when each was last used, revoke.
+//! The list and its Revoke forms are server HTML; "Create key" is an island that shows the new
+//! key in place and swaps in the list, fresh from the server, below it.
 
-use crate::api::admin::{CreateApiKey, RevokeApiKey, list_api_keys};
+use crate::api::admin::{CreateApiKey, RevokeApiKey, api_key_table, list_api_keys};
+use crate::domain::admin::ApiKeyView;
 use crate::domain::time::exact;
-use crate::ui::components::form::FieldMessage;
+use crate::ui::components::form::{FieldMessage, FormError};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
-    view! { <KeyAdmin /> }
+    let keys = OnceResource::new(list_api_keys());
+    view! {
+        <h1 class="mb-4 text-xl font-semibold">"API keys"</h1>
+        <FormError />
+        <Suspense fallback=|| view! { <p class="text-slate-500">"Loading keys…"</p> }>
+            {move || Suspend::new(async move {
+                match keys.await {
+                    Ok(list) => view! { <NewKey><KeyTable list /></NewKey> }.into_any(),
+                    Err(err) => view! { <p role="alert" class="rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
 }
 
-/// The list and its forms, live: a new key is shown once, in place.
+/// The list as HTML, for the island to swap in after a key is created.
+#[cfg(feature = "ssr")]
+pub fn render_table(list: Vec<ApiKeyView>) -> String {
+    Owner::new().with(|| view! { <KeyTable list /> }.to_html())
+}
+
+#[component]
+fn KeyTable(list: Vec<ApiKeyView>) -> impl IntoView {
+    view! {
+        <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow-sm ring-1 ring-slate-200" data-testid="key-table">
+            <thead class="bg-slate-50 text-left text-xs font-semibold uppercase text-slate-500">
+                <tr><th class="px-4 py-2">"Name"</th><th class="px-4 py-2">"Key"</th><th class="px-4 py-2">"Created"</th><th class="px-4 py-2">"Last used"</th><th class="px-4 py-2"></th></tr>
+            </thead>
+            <tbody class="divide-y divide-slate-100">
+                {list.into_iter().map(|key| view! { <KeyRow key /> }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn KeyRow(key: ApiKeyView) -> impl IntoView {
+    let created_by = key
+        .created_by
+        .map(|by| format!(" by {by}"))
+        .unwrap_or_default();
+    view! {
+        <tr data-testid="key-row" data-name=key.name.clone()>
+            <td class="px-4 py-2">{key.name.clone()}</td>
+            <td class="px-4 py-2 font-mono text-xs">{format!("{}…", key.prefix)}</td>
+            <td class="px-4 py-2 text-slate-600">{format!("{}{created_by}", exact(key.created_at))}</td>
+            <td class="px-4 py-2 text-slate-600">{key.last_used_at.map(exact).unwrap_or_else(|| "never".into())}</td>
+            <td class="px-4 py-2 text-right">
+                {match key.revoked_at {
+                    Some(at) => view! { <span class="text-xs text-slate-500">{format!("revoked {}", exact(at))}</span> }.into_any(),
+                    None => view! {
+                        <form method="post" action=RevokeApiKey::url()>
+                            <input type="hidden" name="id" value=key.id.to_string() />
+                            <button type="submit" class="rounded px-2 py-1 text-red-700 ring-1 ring-red-200">"Revoke"</button>
+                        </form>
+                    }.into_any(),
+                }}
+            </td>
+        </tr>
+    }
+}
+
+/// "Create key": the new key is shown once, here; the list below is read again.
 #[island]
-fn KeyAdmin() -> impl IntoView {
+fn NewKey(children: Children) -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
-    let revoke = ServerAction::<RevokeApiKey>::new();
-    let keys = Resource::new(
-        move || (create.version().get(), revoke.version().get()),
-        |_| list_api_keys(),
-    );
+    let list = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if matches!(create.value().get(), Some(Ok(_))) {
+            leptos::task::spawn_local(async move {
+                if let (Ok(html), Some(list)) = (api_key_table().await, list.get_untracked()) {
+                    list.set_inner_html(&html);
+                }
+            });
+        }
+    });
     let name_error = Signal::derive(move || {
         create
             .value()
@@ -27,7 +95,6 @@ fn KeyAdmin() -> impl IntoView {
             .and_then(|e| e.field_message("name"))
     });
     view! {
-        <h1 class="mb-4 text-xl font-semibold">"API keys"</h1>
         <ActionForm action=create attr:class="mb-4 flex max-w-3xl flex-wrap items-start gap-3 rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-200">
             <label class="text-sm">"Name"<input type="text" name="name" aria-label="Key name" placeholder="billing-service" class="ml-2 rounded px-2 py-1 ring-1 ring-slate-300" /><FieldMessage message=name_error /></label>
             <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white">"Create key"</button>
@@ -37,40 +104,6 @@ fn KeyAdmin() -> impl IntoView {
                 <span>"Copy this key now; it is not shown again: "</span><code class="break-all font-mono" data-testid="new-api-key">{key}</code>
             </div>
         })}
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading keys…"</p> }>
-            {move || Suspend::new(async move {
-                match keys.await {
-                    Ok(list) => view! {
-                        <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow-sm ring-1 ring-slate-200" data-testid="key-table">
-                            <thead class="bg-slate-50 text-left text-xs font-semibold uppercase text-slate-500">
-                                <tr><th class="px-4 py-2">"Name"</th><th class="px-4 py-2">"Key"</th><th class="px-4 py-2">"Created"</th><th class="px-4 py-2">"Last used"</th><th class="px-4 py-2"></th></tr>
-                            </thead>
-                            <tbody class="divide-y divide-slate-100">
-                                {list.into_iter().map(|k| view! {
-                                    <tr data-testid="key-row" data-name=k.name.clone()>
-                                        <td class="px-4 py-2">{k.name.clone()}</td>
-                                        <td class="px-4 py-2 font-mono text-xs">{format!("{}…", k.prefix)}</td>
-                                        <td class="px-4 py-2 text-slate-600">{format!("{}{}", exact(k.created_at), k.created_by.clone().map(|by| format!(" by {by}")).unwrap_or_default())}</td>
-                                        <td class="px-4 py-2 text-slate-600">{k.last_used_at.map(exact).unwrap_or_else(|| "never".into())}</td>
-                                        <td class="px-4 py-2 text-right">
-                                            {match k.revoked_at {
-                                                Some(at) => view! { <span class="text-xs text-slate-500">{format!("revoked {}", exact(at))}</span> }.into_any(),
-                                                None => view! {
-                                                    <ActionForm action=revoke>
-                                                        <input type="hidden" name="id" value=k.id.to_string() />
-                                                        <button type="submit" class="rounded px-2 py-1 text-red-700 ring-1 ring-red-200">"Revoke"</button>
-                                                    </ActionForm>
-                                                }.into_any(),
-                                            }}
-                                        </td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                    Err(err) => view! { <p role="alert" class="rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
+        <div node_ref=list>{children()}</div>
     }
 }

@@ -9,12 +9,14 @@ use crate::api::endpoints::{
 };
 use crate::domain::endpoint::{EndpointForm, EndpointView};
 use crate::domain::signing::SignatureScheme;
+use crate::domain::time::exact;
 use crate::error::AppError;
 use crate::ui::components::form::FieldMessage;
 use crate::ui::pages::webhooks::SendTest;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 #[component]
@@ -34,7 +36,14 @@ pub fn WebhookEditPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let types = catalog.await.map(|c| c.event_types).unwrap_or_default();
                 match endpoint.await {
-                    Ok(existing) => view! { <Editor existing types /> }.into_any(),
+                    Ok(found) => {
+                        let form = found.as_ref().map(EndpointView::to_form).unwrap_or_else(|| EndpointForm {
+                            signature_scheme: "timestamped".into(),
+                            ..EndpointForm::default()
+                        });
+                        let existing = found.as_ref().map(Existing::from);
+                        view! { <Editor existing form types /> }.into_any()
+                    }
                     Err(err) => view! { <p role="alert" class="mt-4 rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
                 }
             })}
@@ -42,8 +51,40 @@ pub fn WebhookEditPage() -> impl IntoView {
     }
 }
 
+/// What the editor needs of an existing endpoint, decided on the server. (Not the whole
+/// `EndpointView`: its dates and health figures would bring their decoders into the bundle.)
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Existing {
+    id: Uuid,
+    name: String,
+    enabled: bool,
+    /// "Enabled", or "Disabled — why".
+    state: String,
+    /// While a rotated secret's predecessor still signs: until when.
+    rotation_note: Option<String>,
+}
+
+impl From<&EndpointView> for Existing {
+    fn from(e: &EndpointView) -> Self {
+        let state = match (e.enabled, &e.disabled_reason) {
+            (true, _) => "Enabled".to_string(),
+            (false, Some(reason)) => format!("Disabled — {reason}"),
+            (false, None) => "Disabled".to_string(),
+        };
+        Existing {
+            id: e.id,
+            name: e.name.clone(),
+            enabled: e.enabled,
+            state,
+            rotation_note: e
+                .rotation_ends_at
+                .map(|at| format!("Previous secret still signs until {}", exact(at))),
+        }
+    }
+}
+
 #[island]
-fn Editor(existing: Option<EndpointView>, types: Vec<String>) -> impl IntoView {
+fn Editor(existing: Option<Existing>, form: EndpointForm, types: Vec<String>) -> impl IntoView {
     let save = ServerAction::<SaveWebhook>::new();
     let is_new = existing.is_none();
     // A new endpoint continues on its own page; an edited one keeps the form as typed.
@@ -54,13 +95,6 @@ fn Editor(existing: Option<EndpointView>, types: Vec<String>) -> impl IntoView {
                 .set_href(&format!("/admin/webhooks/{id}"));
         }
     });
-    let form = existing
-        .as_ref()
-        .map(EndpointView::to_form)
-        .unwrap_or_else(|| EndpointForm {
-            signature_scheme: "timestamped".into(),
-            ..EndpointForm::default()
-        });
     let error = move |field: &'static str| {
         move || {
             save.value()
@@ -161,7 +195,7 @@ fn Field(
 
 /// Secret, state, test, recovery and deletion of an existing endpoint.
 #[component]
-fn Manage(endpoint: EndpointView) -> impl IntoView {
+fn Manage(endpoint: Existing) -> impl IntoView {
     let id = endpoint.id;
     let toggle = ServerAction::<SetWebhookEnabled>::new();
     let delete = ServerAction::<DeleteWebhook>::new();
@@ -202,7 +236,7 @@ fn Manage(endpoint: EndpointView) -> impl IntoView {
                 <code class="block break-all rounded bg-slate-100 px-2 py-1 text-xs" data-testid="secret">
                     {move || secret.get().unwrap_or_else(|| "whsec_••••••••••••••••••••••••".into())}
                 </code>
-                {endpoint.rotation_ends_at.map(|at| view! { <p class="mt-1 text-xs text-amber-700">{format!("Previous secret still signs until {}", crate::domain::time::exact(at))}</p> })}
+                {endpoint.rotation_note.map(|note| view! { <p class="mt-1 text-xs text-amber-700">{note}</p> })}
                 <div class="mt-2 flex gap-2">
                     <button type="button" class="rounded px-2 py-1 text-sm ring-1 ring-slate-300 hover:bg-slate-50" on:click=reveal>"Reveal"</button>
                     <button type="button" class="rounded px-2 py-1 text-sm ring-1 ring-slate-300 hover:bg-slate-50" on:click=rotate>"Rotate"</button>
@@ -212,7 +246,7 @@ fn Manage(endpoint: EndpointView) -> impl IntoView {
             <section class="space-y-2 rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-200" aria-label="State">
                 <h2 class="text-sm font-semibold">"State"</h2>
                 <p class="text-sm" data-testid="webhook-state">
-                    {if endpoint.enabled { "Enabled".to_string() } else { format!("Disabled{}", endpoint.disabled_reason.clone().map(|r| format!(" — {r}")).unwrap_or_default()) }}
+                    {endpoint.state}
                 </p>
                 <ActionForm action=toggle>
                     <input type="hidden" name="id" value=id.to_string() />
