@@ -124,6 +124,26 @@ test('a failed delivery shows what was sent and received; Retry makes it succeed
   await expect(page.getByTestId('delivery-status')).toHaveText('Success');
 });
 
+test('Retry on a failed row of the log runs in place', async ({ page, request }) => {
+  await receiverAnswers(request, { mode: 'status', status: 502 });
+  const eventId = await publish(request, 'user.created', { user_id: 'usr_row_retry' });
+  await signInAsAdmin(page);
+  const log = new DeliveriesPage(page);
+  await log.goto(`?q=${eventId}`);
+  const row = log.rows().filter({ hasText: 'Local receiver' });
+  await expect(async () => {
+    await log.goto(`?q=${eventId}`);
+    await expect(row).toHaveAttribute('data-status', 'failed', { timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
+
+  await page.evaluate(() => ((window as any).__stillHere = true));
+  await receiverAnswers(request, { mode: 'ok' });
+  await row.getByRole('button', { name: 'Retry' }).click();
+  await expect(row).toHaveAttribute('data-status', 'succeeded', { timeout: 15_000 });
+  await expect(row.getByTestId('response')).toHaveText('200');
+  expect(await page.evaluate(() => (window as any).__stillHere)).toBe(true);
+});
+
 test('bulk retry shows its count, asks, and retries every failed match', async ({ page, request }) => {
   await receiverAnswers(request, { mode: 'status', status: 503 });
   const ids = [];

@@ -49,6 +49,18 @@ test('the page renders on the server before any wasm runs', async ({ browser }) 
   await new LoginPage(page).signIn(ADMIN);
   await expect(page.getByRole('heading', { name: 'Webhook deliveries' })).toBeVisible();
   await expect(page.getByTestId('delivery-row').first()).toBeVisible();
+
+  // The filter form is an ordinary GET form, and a row's Retry an ordinary POST that comes
+  // back to the same view.
+  await page.getByRole('combobox', { name: 'Status' }).selectOption('failed');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(page).toHaveURL(/\?status=failed$/);
+  const statuses = await page.getByTestId('delivery-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')));
+  expect(statuses.length).toBeGreaterThan(0);
+  statuses.forEach((s) => expect(s).toBe('failed'));
+  await page.getByTestId('delivery-row').first().getByRole('button', { name: 'Retry' }).click();
+  await expect(page).toHaveURL(/\/admin\/webhook-deliveries\?status=failed$/);
+  await expect(page.getByTestId('delivery-row').first()).toBeVisible();
   await context.close();
 });
 

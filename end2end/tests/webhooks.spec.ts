@@ -136,6 +136,24 @@ test('an owner creates a member, who cannot reach admin pages, and an API key, u
   }
 });
 
+test('an owner changes a role; the last owner cannot be disabled, and is told why', async ({ page }) => {
+  await signInAs(page, OWNER);
+  await page.goto('/admin/users');
+  const member = page.locator(`[data-testid=user-row][data-email="${MEMBER.email}"]`);
+  await member.getByRole('combobox').selectOption('admin');
+  await member.getByRole('button', { name: 'Change' }).click();
+  await expect(page).toHaveURL(/\/admin\/users\??$/);
+  await expect(member.getByRole('combobox')).toHaveValue('admin');
+  await member.getByRole('combobox').selectOption('member');
+  await member.getByRole('button', { name: 'Change' }).click();
+  await expect(member.getByRole('combobox')).toHaveValue('member');
+
+  const owner = page.locator(`[data-testid=user-row][data-email="${OWNER.email}"]`);
+  await owner.getByRole('button', { name: 'Disable' }).click();
+  await expect(page.getByRole('alert')).toContainText('This is the last owner');
+  await expect(owner.getByRole('button', { name: 'Disable' })).toBeVisible();
+});
+
 test('an admin is not an owner: user and key management are refused', async ({ page }) => {
   await signInAsAdmin(page);
   await page.goto('/admin/users');

@@ -28,9 +28,18 @@ fn link(query: &LogQuery) -> String {
 /// The route (rendered on the server): the request's view, inside the live log.
 #[component]
 pub fn DeliveriesPage() -> impl IntoView {
-    let view = use_query_map().with_untracked(|p| {
-        LogQuery::from_pairs(p.into_iter().map(|(k, v)| (k.as_ref(), v))).to_query_string()
+    let (view, untidy) = use_query_map().with_untracked(|p| {
+        let query = LogQuery::from_pairs(p.into_iter().map(|(k, v)| (k.as_ref(), v)));
+        (query.to_query_string(), p.into_iter().any(|(_, v)| v.trim().is_empty()))
     });
+    // A form submitted without the wasm sends its empty fields too: answer with the tidy
+    // address of the same view, so what the address bar shows is worth sharing.
+    #[cfg(feature = "ssr")]
+    if untidy {
+        leptos_axum::redirect(&format!("{BASE}{view}"));
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = untidy;
     let log = OnceResource::new(delivery_log(view, None, true));
     view! {
         <Suspense fallback=|| view! { <LoadingRows /> }>
