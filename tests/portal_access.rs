@@ -205,3 +205,67 @@ async fn repeated_failed_sign_ins_are_throttled(pool: PgPool) {
     );
     assert!(throttled.headers().get("set-cookie").is_none());
 }
+
+/// Calls the log's server function as the live log does.
+async fn log_fragment(app: &TestApp, cookie: &str, view: &str) -> serde_json::Value {
+    let response = app
+        .client
+        .post(app.url("/api/delivery_log"))
+        .header(COOKIE, cookie)
+        .header("accept", "application/json")
+        .form(&[("view", view), ("filters", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+#[sqlx::test]
+async fn the_log_function_renders_the_view_it_is_asked_for(pool: PgPool) {
+    create_user(&pool, "admin@test.dev", "admin-password", Role::Admin).await;
+    delivery_fixture(&pool, "Orders service", "failed", Some(503)).await;
+    delivery_fixture(&pool, "Billing", "succeeded", Some(200)).await;
+    let app = spawn_app(pool).await;
+    let cookie = session_cookie(&app, "admin@test.dev", "admin-password").await;
+
+    // Untidy input (empty fields, a bogus value) comes back as the tidy view.
+    let log = log_fragment(&app, &cookie, "?q=&status=failed&code=9xx").await;
+    assert_eq!(log["view"], "?status=failed");
+    let results = log["results"].as_str().unwrap();
+    assert!(results.contains("Orders service") && results.contains("503"));
+    assert!(!results.contains("Billing"), "the filter applies");
+    let filters = log["filters"].as_str().unwrap();
+    assert!(filters.contains(r#"<option value="failed" selected"#), "{filters}");
+}
+
+#[sqlx::test]
+async fn what_the_log_shows_is_escaped(pool: PgPool) {
+    create_user(&pool, "admin@test.dev", "admin-password", Role::Admin).await;
+    delivery_fixture(&pool, "<img src=x onerror=alert(1)>", "failed", None).await;
+    let app = spawn_app(pool).await;
+    let cookie = session_cookie(&app, "admin@test.dev", "admin-password").await;
+
+    let log = log_fragment(&app, &cookie, "").await;
+    let html = format!("{}{}", log["results"], log["filters"]);
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"), "{html}");
+    assert!(!html.contains("<img src=x"));
+}
+
+#[sqlx::test]
+async fn an_untidy_view_address_is_redirected_to_the_tidy_one(pool: PgPool) {
+    create_user(&pool, "admin@test.dev", "admin-password", Role::Admin).await;
+    let app = spawn_app(pool).await;
+    let cookie = session_cookie(&app, "admin@test.dev", "admin-password").await;
+    let page = get_page(
+        &app,
+        "/admin/webhook-deliveries?q=&status=failed&event=&endpoint=",
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(page.status(), StatusCode::FOUND);
+    assert_eq!(
+        page.headers()[LOCATION],
+        "/admin/webhook-deliveries?status=failed"
+    );
+}
