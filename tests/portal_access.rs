@@ -236,7 +236,10 @@ async fn the_log_function_renders_the_view_it_is_asked_for(pool: PgPool) {
     assert!(results.contains("Orders service") && results.contains("503"));
     assert!(!results.contains("Billing"), "the filter applies");
     let filters = log["filters"].as_str().unwrap();
-    assert!(filters.contains(r#"<option value="failed" selected"#), "{filters}");
+    assert!(
+        filters.contains(r#"<option value="failed" selected"#),
+        "{filters}"
+    );
 }
 
 #[sqlx::test]
@@ -248,7 +251,10 @@ async fn what_the_log_shows_is_escaped(pool: PgPool) {
 
     let log = log_fragment(&app, &cookie, "").await;
     let html = format!("{}{}", log["results"], log["filters"]);
-    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"), "{html}");
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
     assert!(!html.contains("<img src=x"));
 }
 

@@ -84,14 +84,6 @@ impl DeliveryRow {
     }
 }
 
-/// A page of the log with the moment it was read, so relative times render identically on
-/// the server and in the browser.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DeliveryPage {
-    pub rows: Vec<DeliveryRow>,
-    pub generated_at: DateTime<Utc>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

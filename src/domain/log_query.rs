@@ -287,14 +287,6 @@ impl LogQuery {
         format!("?{}", encoded.join("&"))
     }
 
-    /// The same view without its cursor (filters changed: back to the first page).
-    pub fn first_page(&self) -> LogQuery {
-        LogQuery {
-            cursor: None,
-            ..self.clone()
-        }
-    }
-
     /// Time order, newest first: the view where new deliveries appear at the top.
     pub fn is_newest_first(&self) -> bool {
         self.sort == SortKey::Time && self.dir == Direction::Desc

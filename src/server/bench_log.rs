@@ -1,6 +1,7 @@
 //! `herald bench log`: fills a scratch database with millions of deliveries (with events and
 //! attempts, a realistic mix of statuses, endpoints and types), then times the delivery log's
-//! queries for each filter, search and sort and prints p50/p95 with the plan's index use.
+//! server function (its page query and the rows rendered as HTML) for each filter, search and
+//! sort and prints p50/p95 with the plan's index use.
 
 use super::db;
 use crate::domain::log_query::LogQuery;

@@ -30,7 +30,10 @@ fn link(query: &LogQuery) -> String {
 pub fn DeliveriesPage() -> impl IntoView {
     let (view, untidy) = use_query_map().with_untracked(|p| {
         let query = LogQuery::from_pairs(p.into_iter().map(|(k, v)| (k.as_ref(), v)));
-        (query.to_query_string(), p.into_iter().any(|(_, v)| v.trim().is_empty()))
+        (
+            query.to_query_string(),
+            p.into_iter().any(|(_, v)| v.trim().is_empty()),
+        )
     });
     // A form submitted without the wasm sends its empty fields too: answer with the tidy
     // address of the same view, so what the address bar shows is worth sharing.
