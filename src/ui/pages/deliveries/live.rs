@@ -21,6 +21,7 @@ pub fn LiveLog(view: String, children: Children) -> impl IntoView {
         view: RwSignal::new(view),
         newer: RwSignal::new(0),
         error: RwSignal::new(None),
+        stale: RwSignal::new(None),
         root: NodeRef::new(),
         shown: StoredValue::new(0),
     };
@@ -50,7 +51,7 @@ pub fn LiveLog(view: String, children: Children) -> impl IntoView {
                 {move || newer_label(log.newer.get())}
             </button>
         </Show>
-        {move || log.error.get().map(|e| view! { <p role="alert" class="mb-3 rounded-md bg-red-50 p-3 text-sm text-red-700">{e}</p> })}
+        {move || log.error.get().or_else(|| log.stale.get()).map(|e| view! { <p role="alert" class="mb-3 rounded-md bg-red-50 p-3 text-sm text-red-700">{e}</p> })}
         <div node_ref=log.root on:click=move |ev| log.on_click(ev) on:change=move |ev| log.on_change(ev) on:submit=move |ev| log.on_submit(ev)>
             {children()}
         </div>
@@ -64,7 +65,10 @@ struct Log {
     view: RwSignal<String>,
     /// Deliveries newer than the top row, found by the live refresh.
     newer: RwSignal<i64>,
+    /// What the admin asked for that failed (a view, a Retry).
     error: RwSignal<Option<String>>,
+    /// Why the rows shown may be out of date (the last refresh failed); gone with the next one.
+    stale: RwSignal<Option<String>>,
     root: NodeRef<leptos::html::Div>,
     /// Counts views shown, so an answer for a view the admin has left is dropped.
     shown: StoredValue<u32>,
@@ -112,8 +116,15 @@ impl Log {
                 return;
             }
             match answer {
-                Ok(log) => self.swap("results", &log.results),
-                Err(err) => return self.fail("The log could not be refreshed", err),
+                Ok(log) => {
+                    self.swap("results", &log.results);
+                    self.stale.try_set(None);
+                }
+                Err(err) => {
+                    let note = format!("The log could not be refreshed: {err}");
+                    self.stale.try_set(Some(note));
+                    return;
+                }
             }
             if let Some(top) = anchor
                 && let Ok(count) = newer_count(view, top).await
@@ -197,6 +208,10 @@ impl Log {
             .and_then(|id| Uuid::parse_str(&id).ok())
         {
             ev.prevent_default();
+            // One click, one attempt: the button stays off until the row is drawn again.
+            if let Ok(Some(button)) = form.query_selector("button") {
+                let _ = button.set_attribute("disabled", "");
+            }
             self.retry(id);
         }
     }
