@@ -83,7 +83,7 @@ async fn wrong_password_and_unknown_email_get_the_same_answer(pool: PgPool) {
 async fn members_are_refused_pages_and_server_functions(pool: PgPool) {
     create_user(&pool, "member@test.dev", "member-password", Role::Member).await;
     delivery_fixture(&pool, "Secret endpoint", "succeeded", Some(200)).await;
-    let app = spawn_app(pool).await;
+    let app = spawn_app(pool.clone()).await;
     let cookie = session_cookie(&app, "member@test.dev", "member-password").await;
 
     let page = get_page(&app, "/admin/webhook-deliveries", Some(&cookie)).await;
@@ -105,6 +105,25 @@ async fn members_are_refused_pages_and_server_functions(pool: PgPool) {
         .unwrap();
     assert_eq!(call.status(), StatusCode::FORBIDDEN);
     assert!(!call.text().await.unwrap().contains("Secret endpoint"));
+
+    // The functions the pages' islands call check the role themselves too.
+    let (_, delivery) = delivery_fixture(&pool, "Other endpoint", "failed", Some(500)).await;
+    let id = delivery.to_string();
+    for (function, form) in [
+        ("delivery_progress", vec![("id", id.as_str())]),
+        ("newer_count", vec![("view", ""), ("top", id.as_str())]),
+        ("api_key_table", vec![]),
+    ] {
+        let call = app
+            .client
+            .post(app.url(&format!("/api/{function}")))
+            .form(&form)
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(call.status(), StatusCode::FORBIDDEN, "{function}");
+    }
 }
 
 #[sqlx::test]
@@ -213,7 +232,7 @@ async fn log_fragment(app: &TestApp, cookie: &str, view: &str) -> serde_json::Va
         .post(app.url("/api/delivery_log"))
         .header(COOKIE, cookie)
         .header("accept", "application/json")
-        .form(&[("view", view), ("filters", "true")])
+        .form(&[("view", view), ("with_form", "true")])
         .send()
         .await
         .unwrap();
@@ -245,17 +264,35 @@ async fn the_log_function_renders_the_view_it_is_asked_for(pool: PgPool) {
 #[sqlx::test]
 async fn what_the_log_shows_is_escaped(pool: PgPool) {
     create_user(&pool, "admin@test.dev", "admin-password", Role::Admin).await;
-    delivery_fixture(&pool, "<img src=x onerror=alert(1)>", "failed", None).await;
+    let (endpoint, _) =
+        delivery_fixture(&pool, "<img src=x onerror=alert(1)>", "failed", None).await;
+    // The URL lands in an attribute (the cell's title).
+    sqlx::query(
+        r#"UPDATE endpoints SET url = 'https://x.example/"onmouseover="alert(2)' WHERE id = $1"#,
+    )
+    .bind(endpoint)
+    .execute(&pool)
+    .await
+    .unwrap();
     let app = spawn_app(pool).await;
     let cookie = session_cookie(&app, "admin@test.dev", "admin-password").await;
 
     let log = log_fragment(&app, &cookie, "").await;
-    let html = format!("{}{}", log["results"], log["filters"]);
+    let html = format!(
+        "{}{}",
+        log["results"].as_str().unwrap(),
+        log["filters"].as_str().unwrap()
+    );
     assert!(
         html.contains("&lt;img src=x onerror=alert(1)&gt;"),
         "{html}"
     );
     assert!(!html.contains("<img src=x"));
+    assert!(
+        html.contains(r#"title="https://x.example/&quot;onmouseover=&quot;alert(2)""#),
+        "{html}"
+    );
+    assert!(!html.contains(r#"title="https://x.example/"onmouseover"#));
 }
 
 #[sqlx::test]

@@ -155,9 +155,10 @@ pub async fn create_api_key(name: String) -> Result<String, AppError> {
 /// The key list as the page shows it (HTML), for the page to refresh it in place.
 #[server(endpoint = "api_key_table")]
 pub async fn api_key_table() -> Result<String, AppError> {
-    Ok(crate::ui::pages::api_keys::render_table(
-        list_api_keys().await?,
-    ))
+    use ssr::*;
+    guard::require(Role::Owner).await?;
+    let keys = admin::api_keys(&AppState::from_context()?.pool).await?;
+    Ok(crate::ui::pages::api_keys::render_table(keys))
 }
 
 #[server(endpoint = "revoke_api_key")]

@@ -27,13 +27,13 @@ fn parse_view(view: &str) -> crate::domain::log_query::LogQuery {
 
 /// The log for the view in `view` (the page's URL query string). With `anchor` (live refresh
 /// of the first page) rows newer than the anchor are left out, so the rows the admin is
-/// reading stay where they are; `newer_count` tells how many arrived since. With `filters`
-/// the filter form comes too.
+/// reading stay where they are; `newer_count` tells how many arrived since. `with_form`: the
+/// filter form comes too.
 #[server(endpoint = "delivery_log")]
 pub async fn delivery_log(
     view: String,
     anchor: Option<Uuid>,
-    #[server(default)] filters: bool,
+    #[server(default)] with_form: bool,
 ) -> Result<LogFragment, AppError> {
     use crate::domain::log_query::Cursor;
     use crate::domain::role::Role;
@@ -57,7 +57,7 @@ pub async fn delivery_log(
     if anchored.is_some() {
         page.prev = None;
     }
-    let choices = match filters {
+    let choices = match with_form {
         true => Some(db::log::filter_choices(&state.pool).await?),
         false => None,
     };
@@ -119,7 +119,14 @@ pub async fn load_delivery(id: Uuid) -> Result<DeliveryDetail, AppError> {
 /// Where the delivery's attempts stand (what the detail page's Retry button waits on).
 #[server(endpoint = "delivery_progress")]
 pub async fn delivery_progress(id: Uuid) -> Result<AttemptProgress, AppError> {
-    Ok(load_delivery(id).await?.progress())
+    use crate::domain::role::Role;
+    use crate::server::{auth::guard, db, state::AppState};
+
+    guard::require(Role::Admin).await?;
+    let state = AppState::from_context()?;
+    db::deliveries::progress(&state.pool, id, chrono::Utc::now())
+        .await?
+        .ok_or(AppError::NotFound("Delivery".into()))
 }
 
 /// Queues one immediate attempt, recorded as `manual` with the admin's name.

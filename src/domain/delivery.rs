@@ -74,6 +74,15 @@ pub struct DeliveryRow {
 }
 
 impl DeliveryRow {
+    /// An attempt is queued, or an automatic retry is due within seconds of `now`.
+    pub fn attempt_due(&self, now: DateTime<Utc>) -> bool {
+        self.status.is_open()
+            && (self.queued
+                || self
+                    .next_attempt_at
+                    .is_some_and(|at| at <= now + chrono::Duration::seconds(5)))
+    }
+
     /// The response column: the HTTP code, else the failure class, else a dash.
     pub fn response_label(&self) -> String {
         match (self.response_status, &self.error_class) {
@@ -126,25 +135,14 @@ impl DeliveryDetail {
     /// An attempt is queued, or an automatic retry is due within seconds: the page is about
     /// to change.
     pub fn attempt_due(&self) -> bool {
-        let d = &self.delivery;
-        d.status.is_open()
-            && (d.queued
-                || d.next_attempt_at
-                    .is_some_and(|at| at <= self.generated_at + chrono::Duration::seconds(5)))
-    }
-
-    pub fn progress(&self) -> AttemptProgress {
-        AttemptProgress {
-            attempts: self.attempts.len(),
-            due: self.attempt_due(),
-        }
+        self.delivery.attempt_due(self.generated_at)
     }
 }
 
 /// How far a delivery's attempts have got: what the detail page's Retry button waits on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttemptProgress {
-    pub attempts: usize,
+    pub attempts: i64,
     pub due: bool,
 }
 

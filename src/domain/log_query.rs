@@ -287,6 +287,26 @@ impl LogQuery {
         format!("?{}", encoded.join("&"))
     }
 
+    /// Whether `raw` (an address's query string) says exactly this view the way
+    /// `to_query_string` would: no empty, unknown or invalid fields, same order. Leptos's own
+    /// `__…` fields (a form's error) are not part of the view and are left alone.
+    pub fn is_tidy(&self, raw: &str) -> bool {
+        let raw = raw.strip_prefix('?').unwrap_or(raw);
+        let given: Vec<(String, String)> = raw
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+            .map(|(k, v)| (decode_component(k), decode_component(v)))
+            .filter(|(k, _)| !k.starts_with("__"))
+            .collect();
+        let tidy: Vec<(String, String)> = self
+            .to_pairs()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        given == tidy
+    }
+
     /// Time order, newest first: the view where new deliveries appear at the top.
     pub fn is_newest_first(&self) -> bool {
         self.sort == SortKey::Time && self.dir == Direction::Desc
@@ -328,8 +348,7 @@ fn parse_time(value: &str) -> Option<DateTime<Utc>> {
         .or_else(|| parse_minute(value))
 }
 
-/// `2026-11-25T14:30`, as a `datetime-local` input sends it (read as UTC). Parsed by hand to
-/// keep chrono's format interpreter out of the browser bundle.
+/// `2026-11-25T14:30`, as a `datetime-local` input sends it (read as UTC).
 fn parse_minute(value: &str) -> Option<DateTime<Utc>> {
     let (date, time) = value.split_once('T')?;
     let mut ymd = date.splitn(3, '-').map(str::parse::<u32>);
@@ -375,6 +394,32 @@ pub fn decode_component(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_view_address_is_tidy_only_as_the_view_would_write_it() {
+        let tidy = |raw: &str| LogQuery::from_query_string(raw).is_tidy(raw);
+        assert!(tidy(""));
+        assert!(tidy("?status=failed&event=license.*"));
+        assert!(tidy("?q=a%20b%2Bc&status=failed"));
+        assert!(
+            tidy("?q=a+b"),
+            "a form spells a space +: same view, no redirect"
+        );
+        assert!(tidy("?status=failed&__path=/api/retry_delivery&__err=e30"));
+        assert!(!tidy("?q=&status=failed"), "empty fields");
+        assert!(!tidy("?status=bogus"), "invalid value");
+        assert!(!tidy("?foo=bar"), "unknown field");
+        assert!(!tidy("?event=license.*&status=failed"), "order");
+        // Tidying is stable: the tidy address of any address is tidy.
+        for raw in [
+            "?q=+x+&status=failed&code=",
+            "?q=a+b%2Bc",
+            "?dir=asc&sort=code&cursor=zz",
+        ] {
+            let again = LogQuery::from_query_string(raw).to_query_string();
+            assert!(tidy(&again), "{raw} -> {again}");
+        }
+    }
 
     #[test]
     fn time_bounds_read_both_rfc3339_and_datetime_local_values() {

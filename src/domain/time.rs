@@ -1,5 +1,5 @@
-//! Time formatting shared by server rendering and hydration. "Now" is passed in (the moment
-//! the server produced the data), so both sides render the same text.
+//! Time formatting for the portal's pages. "Now" is passed in (the moment the server read the
+//! data), so a page says "3 minutes ago" relative to its data, not to when it is drawn.
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 

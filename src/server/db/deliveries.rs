@@ -109,3 +109,24 @@ pub async fn attempts(
         })
         .collect())
 }
+
+/// How many attempts a delivery has and whether another is due (what the detail page's Retry
+/// button waits on): one row by primary key and a count on the attempts' delivery index.
+pub async fn progress(
+    pool: &PgPool,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<crate::domain::delivery::AttemptProgress>> {
+    let Some(row) = get(pool, id).await? else {
+        return Ok(None);
+    };
+    let attempts: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM delivery_attempts WHERE delivery_id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
+    Ok(Some(crate::domain::delivery::AttemptProgress {
+        attempts,
+        due: row.attempt_due(now),
+    }))
+}

@@ -41,7 +41,7 @@ pub fn DeliveryDetailPage() -> impl IntoView {
 /// in the next seconds) it checks the delivery every second and reloads the page once the new
 /// attempt is recorded, so the page always shows what the server has.
 #[island]
-fn RetryButton(id: Uuid, waiting: bool, attempts: usize) -> impl IntoView {
+fn RetryButton(id: Uuid, waiting: bool, attempts: i64) -> impl IntoView {
     let retry = ServerAction::<RetryDelivery>::new();
     // Waiting for an attempt: one was due when the page was drawn, or Retry just queued one.
     let busy = move || waiting || retry.value().get().is_some_and(|r| r.is_ok());
@@ -71,7 +71,7 @@ fn RetryButton(id: Uuid, waiting: bool, attempts: usize) -> impl IntoView {
 
 /// Checks the delivery every second (for up to a minute) until it has more than `attempts`
 /// attempts or no attempt is due any more, then reloads the page.
-fn reload_after_next_attempt(id: Uuid, attempts: usize) {
+fn reload_after_next_attempt(id: Uuid, attempts: i64) {
     poll_until(Duration::from_secs(1), 60, move || async move {
         let settled = delivery_progress(id)
             .await
@@ -106,7 +106,7 @@ fn Detail(data: DeliveryDetail) -> impl IntoView {
                 <span class="text-sm text-slate-600">
                     {d.next_attempt_at.filter(|_| d.status.is_open() && d.attempt_count > 0).map(|at| format!("next retry {}", relative(at, now))).unwrap_or_default()}
                 </span>
-                <RetryButton id=d.id waiting attempts=data.attempts.len() />
+                <RetryButton id=d.id waiting attempts=data.attempts.len() as i64 />
             </div>
         </div>
         <div class="grid gap-6 lg:grid-cols-2">
@@ -133,8 +133,6 @@ fn Detail(data: DeliveryDetail) -> impl IntoView {
         </section>
     }
 }
-
-/// An attempt is queued or due within seconds.
 
 #[component]
 fn Response(attempt: AttemptView) -> impl IntoView {

@@ -78,7 +78,9 @@ fn NewUser() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     Effect::new(move |_| {
         if matches!(create.value().get(), Some(Ok(()))) {
-            let _ = window().location().reload();
+            // The page afresh, without an earlier form's error still in the address.
+            let location = window().location();
+            let _ = location.set_href(&location.pathname().unwrap_or_default());
         }
     });
     let field = move |name: &'static str| {

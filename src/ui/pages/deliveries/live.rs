@@ -23,7 +23,9 @@ pub fn LiveLog(view: String, children: Children) -> impl IntoView {
         error: RwSignal::new(None),
         stale: RwSignal::new(None),
         root: NodeRef::new(),
-        shown: StoredValue::new(0),
+        latest: StoredValue::new(0),
+        showing: StoredValue::new(false),
+        refreshing: StoredValue::new(false),
     };
     Effect::new(move |_| {
         log.follow_history();
@@ -70,20 +72,40 @@ struct Log {
     /// Why the rows shown may be out of date (the last refresh failed); gone with the next one.
     stale: RwSignal<Option<String>>,
     root: NodeRef<leptos::html::Div>,
-    /// Counts views shown, so an answer for a view the admin has left is dropped.
-    shown: StoredValue<u32>,
+    /// Numbers every request for the log's HTML; only the answer to the latest one is used.
+    latest: StoredValue<u32>,
+    /// A request for another view is out: refreshes wait for it (they would ask for the old).
+    showing: StoredValue<bool>,
+    /// A refresh is out: the next tick skips rather than racing it.
+    refreshing: StoredValue<bool>,
 }
 
 impl Log {
+    /// Takes the next request number; any answer to an earlier request will be dropped.
+    fn next_request(self) -> u32 {
+        self.latest.update_value(|n| *n += 1);
+        self.latest.get_value()
+    }
+
+    /// The answer to request `number` is the one to use (and nothing else is out any more).
+    fn is_latest(self, number: u32) -> bool {
+        let latest = self.latest.try_get_value() == Some(number);
+        if latest {
+            self.showing.set_value(false);
+            self.refreshing.set_value(false);
+        }
+        latest
+    }
+
     /// Shows another view: the server renders its filter form and rows, they replace the
     /// current ones, and (unless this is Back/Forward) the address bar moves to it.
     fn show(self, view: String, push: bool) {
-        self.shown.update_value(|n| *n += 1);
-        let ticket = self.shown.get_value();
+        let number = self.next_request();
+        self.showing.set_value(true);
         self.set_busy(true);
         spawn_local(async move {
             let answer = delivery_log(view, None, true).await;
-            if self.shown.get_value() != ticket {
+            if !self.is_latest(number) {
                 return;
             }
             self.set_busy(false);
@@ -97,6 +119,7 @@ impl Log {
                     self.view.set(log.view);
                     self.newer.set(0);
                     self.error.set(None);
+                    self.stale.set(None);
                 }
                 Err(err) => self.fail("The log could not be loaded", err),
             }
@@ -105,14 +128,18 @@ impl Log {
 
     /// Re-reads the rows of the view shown. With `keep_top`, on the newest-first first page
     /// only rows up to the current top one come back (the rows being read stay put) and the
-    /// newer ones are counted instead.
+    /// newer ones are counted instead. Not while another view is on its way.
     fn refresh(self, keep_top: bool) {
-        let ticket = self.shown.get_value();
+        if self.showing.get_value() {
+            return;
+        }
+        let number = self.next_request();
+        self.refreshing.set_value(true);
         let anchor = if keep_top { self.live_top() } else { None };
         let view = self.view.get_untracked();
         spawn_local(async move {
             let answer = delivery_log(view.clone(), anchor, false).await;
-            if self.shown.get_value() != ticket {
+            if !self.is_latest(number) {
                 return;
             }
             match answer {
@@ -126,19 +153,48 @@ impl Log {
                     return;
                 }
             }
-            if let Some(top) = anchor
-                && let Ok(count) = newer_count(view, top).await
+            let Some(top) = anchor else { return };
+            if let Ok(count) = newer_count(view, top).await
+                && self.latest.try_get_value() == Some(number)
             {
                 self.newer.try_set(count);
             }
         });
     }
 
-    fn retry(self, id: Uuid) {
+    /// The 5-second refresh: skipped while a request is out, or while the admin is on a
+    /// control among the rows (redrawing them would take the focus away).
+    fn tick(self) {
+        let busy = self.showing.get_value() || self.refreshing.get_value();
+        let focus_in_rows = self.part("results").is_some_and(|rows| {
+            document()
+                .active_element()
+                .is_some_and(|el| rows.contains(Some(&el)))
+        });
+        if !busy && !focus_in_rows && !document().hidden() {
+            self.refresh(true);
+        }
+    }
+
+    /// Queues a manual attempt for the row's delivery, then redraws the rows.
+    fn retry(self, id: Uuid, form: HtmlFormElement) {
+        // One click, one attempt: the button stays off until the row is drawn again.
+        let button = form.query_selector("button").ok().flatten();
+        if let Some(button) = &button {
+            let _ = button.set_attribute("disabled", "");
+        }
         spawn_local(async move {
             match retry_delivery(id).await {
-                Ok(()) => self.refresh(true),
-                Err(err) => self.fail("Retry failed", err),
+                Ok(()) => {
+                    self.error.set(None);
+                    self.refresh(true);
+                }
+                Err(err) => {
+                    if let Some(button) = button {
+                        let _ = button.remove_attribute("disabled");
+                    }
+                    self.fail("Retry failed", err);
+                }
             }
         });
     }
@@ -149,12 +205,7 @@ impl Log {
 
     /// Every `every` while the tab is visible.
     fn refresh_every(self, every: Duration) {
-        let tick = move || {
-            if !document().hidden() {
-                self.refresh(true);
-            }
-        };
-        let handle = set_interval_with_handle(tick, every).ok();
+        let handle = set_interval_with_handle(move || self.tick(), every).ok();
         on_cleanup(move || {
             if let Some(handle) = handle {
                 handle.clear();
@@ -183,6 +234,8 @@ impl Log {
         };
         if plain && !ev.default_prevented() {
             ev.prevent_default();
+            // Like a page load: the next page is read from its top.
+            window().scroll_to_with_x_and_y(0.0, 0.0);
             self.show(view, true);
         }
     }
@@ -208,11 +261,7 @@ impl Log {
             .and_then(|id| Uuid::parse_str(&id).ok())
         {
             ev.prevent_default();
-            // One click, one attempt: the button stays off until the row is drawn again.
-            if let Ok(Some(button)) = form.query_selector("button") {
-                let _ = button.set_attribute("disabled", "");
-            }
-            self.retry(id);
+            self.retry(id, form);
         }
     }
 
@@ -231,7 +280,7 @@ impl Log {
         root.query_selector(&format!("[data-log={name}]")).ok()?
     }
 
-    /// Replaces a part with server HTML; a control that had the focus gets it back.
+    /// Replaces a part with server HTML; a filter control that had the focus gets it back.
     fn swap(self, name: &str, html: &str) {
         let Some(part) = self.part(name) else { return };
         let focused = document()

@@ -14,37 +14,27 @@ mod table;
 
 use crate::api::deliveries::delivery_log;
 use crate::domain::log_query::LogQuery;
+use crate::ui::components::form::FormError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use live::LiveLog;
 
 const BASE: &str = "/admin/webhook-deliveries";
 
-#[cfg(feature = "ssr")]
-fn link(query: &LogQuery) -> String {
-    format!("{BASE}{}", query.to_query_string())
-}
-
 /// The route (rendered on the server): the request's view, inside the live log.
 #[component]
 pub fn DeliveriesPage() -> impl IntoView {
-    let (view, untidy) = use_query_map().with_untracked(|p| {
-        let query = LogQuery::from_pairs(p.into_iter().map(|(k, v)| (k.as_ref(), v)));
-        (
-            query.to_query_string(),
-            p.into_iter().any(|(_, v)| v.trim().is_empty()),
-        )
-    });
-    // A form submitted without the wasm sends its empty fields too: answer with the tidy
-    // address of the same view, so what the address bar shows is worth sharing.
+    let query = use_query_map()
+        .with_untracked(|p| LogQuery::from_pairs(p.into_iter().map(|(k, v)| (k.as_ref(), v))));
+    let view = query.to_query_string();
     #[cfg(feature = "ssr")]
-    if untidy {
-        leptos_axum::redirect(&format!("{BASE}{view}"));
+    if redirect_if_untidy(&query, &view) {
+        return ().into_any();
     }
-    #[cfg(not(feature = "ssr"))]
-    let _ = untidy;
     let log = OnceResource::new(delivery_log(view, None, true));
     view! {
+        // A Retry posted without the wasm comes back here with its error, if it had one.
+        <FormError />
         <Suspense fallback=|| view! { <LoadingRows /> }>
             {move || Suspend::new(async move {
                 match log.await {
@@ -61,6 +51,21 @@ pub fn DeliveriesPage() -> impl IntoView {
             })}
         </Suspense>
     }
+    .into_any()
+}
+
+/// A form sent without the wasm (its empty fields included) or an edited address is answered
+/// with the tidy address of the same view, so the address bar shows what is worth sharing.
+#[cfg(feature = "ssr")]
+fn redirect_if_untidy(query: &LogQuery, view: &str) -> bool {
+    let raw = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.uri.query().map(str::to_string))
+        .unwrap_or_default();
+    let untidy = !query.is_tidy(&raw);
+    if untidy {
+        leptos_axum::redirect(&format!("{BASE}{view}"));
+    }
+    untidy
 }
 
 /// The filter form (when there are `choices`) and the rows of one view, as HTML.

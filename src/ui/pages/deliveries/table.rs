@@ -1,7 +1,7 @@
 //! The log's rows, pager and empty state. Rendered on the server only (the page, and the
 //! fragments the live log swaps in), so none of this is in the browser bundle.
 
-use super::{BASE, link};
+use super::BASE;
 use crate::api::deliveries::RetryDelivery;
 use crate::domain::delivery::{DeliveryRow, DeliveryStatus};
 use crate::domain::ids::event_ref;
@@ -12,6 +12,11 @@ use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use uuid::Uuid;
+
+/// The address of a view of the log.
+fn link(query: &LogQuery) -> String {
+    format!("{BASE}{}", query.to_query_string())
+}
 
 /// The rows of one view, or why there are none. `data-live` tells the browser whether new
 /// deliveries would appear at the top of this view (newest first, first page).
