@@ -312,3 +312,25 @@ async fn an_untidy_view_address_is_redirected_to_the_tidy_one(pool: PgPool) {
         "/admin/webhook-deliveries?status=failed"
     );
 }
+
+#[sqlx::test]
+async fn paging_back_to_the_newest_rows_is_the_live_first_page(pool: PgPool) {
+    create_user(&pool, "admin@test.dev", "admin-password", Role::Admin).await;
+    let (_, newest) = delivery_fixture(&pool, "Orders service", "failed", Some(503)).await;
+    let app = spawn_app(pool).await;
+    let cookie = session_cookie(&app, "admin@test.dev", "admin-password").await;
+
+    // "← Newer" from a page whose top is just below the newest row.
+    let below_newest = uuid::Uuid::from_u128(newest.as_u128() + 1).simple();
+    let log = log_fragment(&app, &cookie, &format!("?cursor=b..{below_newest}")).await;
+    assert_eq!(
+        log["view"], "",
+        "the view is the first page, without a cursor"
+    );
+    assert!(
+        log["results"]
+            .as_str()
+            .unwrap()
+            .contains(r#"data-live="true""#)
+    );
+}

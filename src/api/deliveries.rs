@@ -35,7 +35,7 @@ pub async fn delivery_log(
     anchor: Option<Uuid>,
     #[server(default)] with_form: bool,
 ) -> Result<LogFragment, AppError> {
-    use crate::domain::log_query::Cursor;
+    use crate::domain::log_query::{Cursor, LogQuery};
     use crate::domain::role::Role;
     use crate::server::{auth::guard, db, state::AppState};
     use crate::ui::pages::deliveries::render_log;
@@ -57,6 +57,15 @@ pub async fn delivery_log(
     if anchored.is_some() {
         page.prev = None;
     }
+    // "← Newer" back to the newest rows: that is the first page, live like any first page.
+    let reached_top = page.prev.is_none() && query.cursor.as_ref().is_some_and(|c| c.before);
+    let query = match reached_top {
+        true => LogQuery {
+            cursor: None,
+            ..query
+        },
+        false => query,
+    };
     let choices = match with_form {
         true => Some(db::log::filter_choices(&state.pool).await?),
         false => None,
