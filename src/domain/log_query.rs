@@ -266,12 +266,7 @@ impl LogQuery {
 
     /// The view of an `a=b&c=d` query string (with or without its leading `?`).
     pub fn from_query_string(text: &str) -> LogQuery {
-        let text = text.strip_prefix('?').unwrap_or(text);
-        let pairs: Vec<(String, String)> = text
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .map(|(k, v)| (decode_component(k), decode_component(v)))
-            .collect();
+        let pairs = decoded_pairs(text);
         LogQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
@@ -291,14 +286,8 @@ impl LogQuery {
     /// `to_query_string` would: no empty, unknown or invalid fields, same order. Leptos's own
     /// `__…` fields (a form's error) are not part of the view and are left alone.
     pub fn is_tidy(&self, raw: &str) -> bool {
-        let raw = raw.strip_prefix('?').unwrap_or(raw);
-        let given: Vec<(String, String)> = raw
-            .split('&')
-            .filter(|pair| !pair.is_empty())
-            .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-            .map(|(k, v)| (decode_component(k), decode_component(v)))
-            .filter(|(k, _)| !k.starts_with("__"))
-            .collect();
+        let mut given = decoded_pairs(raw);
+        given.retain(|(k, _)| !k.starts_with("__"));
         let tidy: Vec<(String, String)> = self
             .to_pairs()
             .into_iter()
@@ -377,6 +366,17 @@ const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUM
     .remove(b'.')
     .remove(b'~')
     .remove(b'*');
+
+/// The decoded `name=value` pairs of a query string (with or without its leading `?`); a
+/// name without `=` has an empty value.
+fn decoded_pairs(text: &str) -> Vec<(String, String)> {
+    let text = text.strip_prefix('?').unwrap_or(text);
+    text.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .map(|(k, v)| (decode_component(k), decode_component(v)))
+        .collect()
+}
 
 /// Percent-encodes a query value.
 pub fn encode_component(value: &str) -> String {

@@ -16,6 +16,6 @@ pub fn FormError() -> impl IntoView {
     let error = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("__err"));
     error.map(|encoded| {
         let err = ServerFnUrlError::<crate::error::AppError>::decode_err(&encoded);
-        view! { <p role="alert" class="mb-3 rounded-md bg-red-50 p-3 text-sm text-red-700">{err.to_string()}</p> }
+        view! { <super::alert::ErrorAlert message=err.to_string() /> }
     })
 }

@@ -1,3 +1,4 @@
+pub mod alert;
 pub mod bulk_retry;
 pub mod form;
 pub mod poll;

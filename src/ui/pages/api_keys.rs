@@ -5,6 +5,7 @@
 use crate::api::admin::{CreateApiKey, RevokeApiKey, api_key_table, list_api_keys};
 use crate::domain::admin::ApiKeyView;
 use crate::domain::time::exact;
+use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::{FieldMessage, FormError};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -19,7 +20,7 @@ pub fn ApiKeysPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match keys.await {
                     Ok(list) => view! { <NewKey><KeyTable list /></NewKey> }.into_any(),
-                    Err(err) => view! { <p role="alert" class="rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
+                    Err(err) => view! { <ErrorAlert message=err.to_string() /> }.into_any(),
                 }
             })}
         </Suspense>

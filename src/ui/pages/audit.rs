@@ -2,6 +2,7 @@
 
 use crate::api::admin::audit_entries;
 use crate::domain::time::exact;
+use crate::ui::components::alert::ErrorAlert;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -44,7 +45,7 @@ pub fn AuditPage() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(err) => view! { <p role="alert" class="rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
+                    Err(err) => view! { <ErrorAlert message=err.to_string() /> }.into_any(),
                 }
             })}
         </Suspense>

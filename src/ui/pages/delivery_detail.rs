@@ -5,6 +5,7 @@ use crate::api::deliveries::{RetryDelivery, delivery_progress, load_delivery};
 use crate::domain::delivery::{AttemptView, DeliveryDetail};
 use crate::domain::ids::event_ref;
 use crate::domain::time::{exact, relative};
+use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::poll::poll_until;
 use crate::ui::components::status_badge::StatusBadge;
 use chrono::{DateTime, Utc};
@@ -30,7 +31,7 @@ pub fn DeliveryDetailPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(data) => view! { <Detail data /> }.into_any(),
-                    Err(err) => view! { <p role="alert" class="mt-4 rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
+                    Err(err) => view! { <ErrorAlert message=err.to_string() /> }.into_any(),
                 }
             })}
         </Suspense>

@@ -6,6 +6,7 @@ use crate::api::admin::{ChangeUser, CreateUser, list_users};
 use crate::domain::admin::UserView;
 use crate::domain::role::Role;
 use crate::domain::time::exact;
+use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::{FieldMessage, FormError};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -24,7 +25,7 @@ pub fn UsersPage() -> impl IntoView {
                         <h2 class="mb-2 font-semibold">"Add a user"</h2>
                         <NewUser />
                     }.into_any(),
-                    Err(err) => view! { <p role="alert" class="rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
+                    Err(err) => view! { <ErrorAlert message=err.to_string() /> }.into_any(),
                 }
             })}
         </Suspense>

@@ -11,6 +11,7 @@ use crate::domain::endpoint::{EndpointForm, EndpointView};
 use crate::domain::signing::SignatureScheme;
 use crate::domain::time::exact;
 use crate::error::AppError;
+use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::FieldMessage;
 use crate::ui::pages::webhooks::SendTest;
 use leptos::prelude::*;
@@ -44,7 +45,7 @@ pub fn WebhookEditPage() -> impl IntoView {
                         let existing = found.as_ref().map(Existing::from);
                         view! { <Editor existing form types /> }.into_any()
                     }
-                    Err(err) => view! { <p role="alert" class="mt-4 rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
+                    Err(err) => view! { <ErrorAlert message=err.to_string() /> }.into_any(),
                 }
             })}
         </Suspense>

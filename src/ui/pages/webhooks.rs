@@ -3,6 +3,7 @@
 
 use crate::api::endpoints::{delivery_outcome, list_webhooks, send_webhook_test};
 use crate::domain::endpoint::{EndpointView, Health};
+use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::poll::poll_until;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -49,7 +50,7 @@ pub fn WebhooksPage() -> impl IntoView {
                             </table>
                         </div>
                     }.into_any(),
-                    Err(err) => view! { <p role="alert" class="rounded-md bg-red-50 p-4 text-red-700">{err.to_string()}</p> }.into_any(),
+                    Err(err) => view! { <ErrorAlert message=err.to_string() /> }.into_any(),
                 }
             })}
         </Suspense>

@@ -6,6 +6,7 @@
 
 use super::BASE;
 use crate::api::deliveries::{delivery_log, newer_count, retry_delivery};
+use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::bulk_retry::BulkRetry;
 use leptos::ev::{MouseEvent, SubmitEvent};
 use leptos::prelude::*;
@@ -24,8 +25,7 @@ pub fn LiveLog(view: String, children: Children) -> impl IntoView {
         stale: RwSignal::new(None),
         root: NodeRef::new(),
         latest: StoredValue::new(0),
-        showing: StoredValue::new(false),
-        refreshing: StoredValue::new(false),
+        pending: StoredValue::new(None),
     };
     Effect::new(move |_| {
         log.follow_history();
@@ -53,7 +53,7 @@ pub fn LiveLog(view: String, children: Children) -> impl IntoView {
                 {move || newer_label(log.newer.get())}
             </button>
         </Show>
-        {move || log.error.get().or_else(|| log.stale.get()).map(|e| view! { <p role="alert" class="mb-3 rounded-md bg-red-50 p-3 text-sm text-red-700">{e}</p> })}
+        {move || log.error.get().or_else(|| log.stale.get()).map(|message| view! { <ErrorAlert message /> })}
         <div node_ref=log.root on:click=move |ev| log.on_click(ev) on:change=move |ev| log.on_change(ev) on:submit=move |ev| log.on_submit(ev)>
             {children()}
         </div>
@@ -74,16 +74,24 @@ struct Log {
     root: NodeRef<leptos::html::Div>,
     /// Numbers every request for the log's HTML; only the answer to the latest one is used.
     latest: StoredValue<u32>,
-    /// A request for another view is out: refreshes wait for it (they would ask for the old).
-    showing: StoredValue<bool>,
-    /// A refresh is out: the next tick skips rather than racing it.
-    refreshing: StoredValue<bool>,
+    /// What the latest request is for, while it is out.
+    pending: StoredValue<Option<Request>>,
+}
+
+/// A request for the log's HTML.
+#[derive(Clone, Copy, PartialEq)]
+enum Request {
+    /// Another view: refreshes wait for it (they would ask for the view being left).
+    Show,
+    /// The rows of the view shown: the next tick skips rather than racing it.
+    Refresh,
 }
 
 impl Log {
     /// Takes the next request number; any answer to an earlier request will be dropped.
-    fn next_request(self) -> u32 {
+    fn next_request(self, request: Request) -> u32 {
         self.latest.update_value(|n| *n += 1);
+        self.pending.set_value(Some(request));
         self.latest.get_value()
     }
 
@@ -91,8 +99,7 @@ impl Log {
     fn is_latest(self, number: u32) -> bool {
         let latest = self.latest.try_get_value() == Some(number);
         if latest {
-            self.showing.set_value(false);
-            self.refreshing.set_value(false);
+            self.pending.set_value(None);
         }
         latest
     }
@@ -100,8 +107,7 @@ impl Log {
     /// Shows another view: the server renders its filter form and rows, they replace the
     /// current ones, and (unless this is Back/Forward) the address bar moves to it.
     fn show(self, view: String, push: bool) {
-        let number = self.next_request();
-        self.showing.set_value(true);
+        let number = self.next_request(Request::Show);
         self.set_busy(true);
         spawn_local(async move {
             let answer = delivery_log(view, None, true).await;
@@ -130,11 +136,10 @@ impl Log {
     /// only rows up to the current top one come back (the rows being read stay put) and the
     /// newer ones are counted instead. Not while another view is on its way.
     fn refresh(self, keep_top: bool) {
-        if self.showing.get_value() {
+        if self.pending.get_value() == Some(Request::Show) {
             return;
         }
-        let number = self.next_request();
-        self.refreshing.set_value(true);
+        let number = self.next_request(Request::Refresh);
         let anchor = if keep_top { self.live_top() } else { None };
         let view = self.view.get_untracked();
         spawn_local(async move {
@@ -165,7 +170,7 @@ impl Log {
     /// The 5-second refresh: skipped while a request is out, or while the admin is on a
     /// control among the rows (redrawing them would take the focus away).
     fn tick(self) {
-        let busy = self.showing.get_value() || self.refreshing.get_value();
+        let busy = self.pending.get_value().is_some();
         let focus_in_rows = self.part("results").is_some_and(|rows| {
             document()
                 .active_element()

@@ -14,9 +14,10 @@ mod table;
 
 use crate::api::deliveries::delivery_log;
 use crate::domain::log_query::LogQuery;
+use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::FormError;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::use_location;
 use live::LiveLog;
 
 const BASE: &str = "/admin/webhook-deliveries";
@@ -24,11 +25,14 @@ const BASE: &str = "/admin/webhook-deliveries";
 /// The route (rendered on the server): the request's view, inside the live log.
 #[component]
 pub fn DeliveriesPage() -> impl IntoView {
-    let query = use_query_map()
-        .with_untracked(|p| LogQuery::from_pairs(p.into_iter().map(|(k, v)| (k.as_ref(), v))));
+    let raw = use_location().search.get_untracked();
+    let query = LogQuery::from_query_string(&raw);
     let view = query.to_query_string();
-    #[cfg(feature = "ssr")]
-    if redirect_if_untidy(&query, &view) {
+    // A form sent without the wasm (its empty fields included) or an edited address is
+    // answered with the tidy address of the same view: the address bar shows what to share.
+    if !query.is_tidy(&raw) {
+        #[cfg(feature = "ssr")]
+        leptos_axum::redirect(&format!("{BASE}{view}"));
         return ().into_any();
     }
     let log = OnceResource::new(delivery_log(view, None, true));
@@ -44,28 +48,12 @@ pub fn DeliveriesPage() -> impl IntoView {
                             <div data-log="results" class="transition-opacity aria-busy:opacity-50" inner_html=log.results></div>
                         </LiveLog>
                     }.into_any(),
-                    Err(err) => view! {
-                        <p role="alert" class="rounded-md bg-red-50 p-4 text-red-700">{format!("The log could not be loaded: {err}")}</p>
-                    }.into_any(),
+                    Err(err) => view! { <ErrorAlert message=format!("The log could not be loaded: {err}") /> }.into_any(),
                 }
             })}
         </Suspense>
     }
     .into_any()
-}
-
-/// A form sent without the wasm (its empty fields included) or an edited address is answered
-/// with the tidy address of the same view, so the address bar shows what is worth sharing.
-#[cfg(feature = "ssr")]
-fn redirect_if_untidy(query: &LogQuery, view: &str) -> bool {
-    let raw = use_context::<http::request::Parts>()
-        .and_then(|parts| parts.uri.query().map(str::to_string))
-        .unwrap_or_default();
-    let untidy = !query.is_tidy(&raw);
-    if untidy {
-        leptos_axum::redirect(&format!("{BASE}{view}"));
-    }
-    untidy
 }
 
 /// The filter form (when there are `choices`) and the rows of one view, as HTML.
