@@ -2,7 +2,9 @@
 //! Herald: a self-hosted webhook delivery service with an admin portal.
 //!
 //! `domain` is pure and compiles to wasm; `api` holds the portal's server functions; `ui` the
-//! pages and components; `server` (server build only) the database, dispatcher, auth and config.
+//! pages and components; `server` (server build only) the configuration, database, services,
+//! dispatcher, auth and the HTTP stack; `tools` (server build only) the benchmarks, the demo
+//! data and the test receiver.
 
 pub mod api;
 pub mod app;
@@ -10,6 +12,8 @@ pub mod domain;
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod tools;
 pub mod ui;
 
 /// Entry point of the browser build. Pages are rendered on the server; only the islands

@@ -66,9 +66,7 @@ pub async fn logout() -> Result<(), AppError> {
     let headers: http::HeaderMap = leptos_axum::extract()
         .await
         .map_err(|_| AppError::Internal)?;
-    if let Some(token) = session::token_from_headers(&headers) {
-        crate::server::db::sessions::delete(&state.pool, &session::token_hash(&token)).await?;
-    }
+    crate::server::auth::sign_out(&state.pool, &headers).await?;
     let response = expect_context::<leptos_axum::ResponseOptions>();
     response.append_header(
         SET_COOKIE,

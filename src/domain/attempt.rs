@@ -7,6 +7,8 @@ use std::time::Duration;
 
 /// Why an attempt did not succeed; shown in the log when there is no response code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
 pub enum FailureClass {
     /// The endpoint answered with a non-2xx status.
@@ -66,6 +68,8 @@ impl FailureClass {
 
 /// What started an attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     Auto,
@@ -188,5 +192,80 @@ mod tests {
         assert_eq!(step(Some(500), Trigger::Manual, 2), NextStep::Failed);
         assert_eq!(step(Some(200), Trigger::Manual, 2), NextStep::Succeeded);
         assert_eq!(step(None, Trigger::Test, 1), NextStep::Failed);
+    }
+}
+
+/// A receiver's bytes made readable: the text itself when it is text; otherwise the valid
+/// characters as they are, each invalid byte as `\xNN` and each control character as
+/// `\u{NN}`, with `binary` set so the portal can say so. Tabs and line breaks are text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Readable {
+    pub text: String,
+    pub binary: bool,
+}
+
+pub fn readable(bytes: &[u8]) -> Readable {
+    let mut text = String::with_capacity(bytes.len());
+    let mut binary = false;
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
+                binary = true;
+                text.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            } else {
+                text.push(c);
+            }
+        }
+        for byte in chunk.invalid() {
+            binary = true;
+            text.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    Readable { text, binary }
+}
+
+/// A stored response header block (`name: value` lines, as received) as readable pairs.
+pub fn header_pairs(raw: &[u8]) -> Vec<(String, String)> {
+    raw.split(|b| *b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let split = line.iter().position(|b| *b == b':').unwrap_or(line.len());
+            let value = line.get(split + 1..).unwrap_or_default();
+            let value = value.strip_prefix(b" ").unwrap_or(value);
+            (readable(&line[..split]).text, readable(value).text)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod readable_tests {
+    use super::*;
+
+    #[test]
+    fn text_stays_text_and_anything_else_is_escaped_and_flagged() {
+        assert_eq!(
+            readable("{\"ok\":true}\n\tdéjà vu".as_bytes()),
+            Readable {
+                text: "{\"ok\":true}\n\tdéjà vu".into(),
+                binary: false
+            }
+        );
+        let odd = readable(b"a\0b\xff\xfe\x1b[31mc");
+        assert!(odd.binary);
+        assert_eq!(odd.text, "a\\u{0}b\\xff\\xfe\\u{1b}[31mc");
+    }
+
+    #[test]
+    fn header_blocks_split_into_pairs_whatever_their_bytes() {
+        let pairs = header_pairs(b"content-type: text/plain\r\nx-name: Jos\xe9\r\nx-empty:\r\n");
+        assert_eq!(
+            pairs,
+            vec![
+                ("content-type".into(), "text/plain".into()),
+                ("x-name".into(), "Jos\\xe9".into()),
+                ("x-empty".into(), String::new()),
+            ]
+        );
     }
 }

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Not tried yet.
@@ -54,6 +56,7 @@ impl DeliveryStatus {
 
 /// One row of the delivery log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct DeliveryRow {
     pub id: Uuid,
     pub event_id: Uuid,
@@ -111,6 +114,7 @@ mod tests {
 
 /// Progress of a background bulk retry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct JobProgress {
     pub id: Uuid,
     pub total: i32,

@@ -75,7 +75,15 @@ pub const PAGE_SIZE: i64 = 50;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogFilters {
     pub event_types: Vec<String>,
-    pub endpoints: Vec<(Uuid, String)>,
+    pub endpoints: Vec<EndpointChoice>,
+}
+
+/// A live endpoint, as the log's endpoint filter offers it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct EndpointChoice {
+    pub id: Uuid,
+    pub name: String,
 }
 
 /// One page of the log with the cursors of its neighbours and the moment it was read.

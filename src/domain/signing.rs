@@ -14,6 +14,8 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// How the `X-Webhook-Signature` header is computed for an endpoint.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
 pub enum SignatureScheme {
     /// hex HMAC-SHA256(secret, "{timestamp}.{body}") with `X-Webhook-Timestamp` (seed 001).

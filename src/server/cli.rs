@@ -1,9 +1,10 @@
 //! Runs the parsed command. Errors end the process with one readable line, never a panic trace.
 
 use super::config::{Cli, Command, CreateAdminArgs};
-use super::{auth, db, http, receiver};
+use super::{auth, db, http};
 use crate::domain::role::Role;
 use crate::domain::user::{check_password, normalize_email};
+use crate::tools::{bench, bench_log, receiver};
 use anyhow::{Context, bail};
 use clap::Parser;
 use std::process::ExitCode;
@@ -44,10 +45,10 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::CreateAdmin(args) => create_admin(&pool, args).await,
         Command::CreateApiKey(args) => create_api_key(&pool, &args.name).await,
-        Command::Bench(args) => super::bench::run(pool, args).await,
+        Command::Bench(args) => bench::run(pool, args).await,
         Command::BenchLog(args) => {
-            super::bench_log::generate(&pool, args.deliveries).await?;
-            super::bench_log::measure(&pool, args.runs).await
+            bench_log::generate(&pool, args.deliveries).await?;
+            bench_log::measure(&pool, args.runs).await
         }
         Command::Serve(args) => http::serve(pool, args).await,
         // Served above without a database.

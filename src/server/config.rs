@@ -28,7 +28,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the portal (and, in later versions, the API and dispatcher).
+    /// Run Herald: the portal, the REST API and the dispatcher (flags turn parts off).
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,

@@ -2,13 +2,14 @@
 //! metrics) and the dispatcher in one process, with a graceful shutdown for both.
 
 use super::config::ServeArgs;
-use super::crypto::SecretBox;
-use super::dispatcher::Dispatcher;
-use super::dispatcher::send::Sender;
 use super::state::{AppState, Settings};
-use super::{auth, db, demo, jobs, metrics, rest};
+use super::{auth, db, jobs, metrics, rest};
 use crate::app::{App, shell};
 use crate::domain::role::Role;
+use crate::server::crypto::SecretBox;
+use crate::server::dispatcher::Dispatcher;
+use crate::server::dispatcher::send::Sender;
+use crate::tools::demo;
 use anyhow::Context;
 use axum::Router;
 use axum::body::Body;
@@ -161,7 +162,7 @@ pub fn router(state: AppState, portal: bool, demo: bool) -> Router {
     if demo {
         app = app.nest_service(
             "/demo/receiver",
-            super::receiver::Receiver::new(None, true).router(),
+            crate::tools::receiver::Receiver::new(None, true).router(),
         );
     }
     app

@@ -43,6 +43,21 @@ pub async fn require(required: Role) -> Result<CurrentUser, AppError> {
     outcome
 }
 
+/// The application state and the signed-in user, if their role is at least `required`: the
+/// first line of every guarded server function.
+pub async fn authorize(required: Role) -> Result<(AppState, CurrentUser), AppError> {
+    let user = require(required).await?;
+    Ok((AppState::from_context()?, user))
+}
+
+/// A server function's result, with the HTTP status of its error set (see [`set_status`]).
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(err) = &result {
+        set_status(err);
+    }
+    result
+}
+
 pub fn check_role(user: CurrentUser, required: Role) -> Result<CurrentUser, AppError> {
     if user.role.allows(required) {
         Ok(user)

@@ -39,17 +39,21 @@ pub async fn sign_in(
         chrono::Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12));
     db::sessions::create(pool, &token_hash, user.id, expires_at).await?;
     db::users::record_login(pool, user.id).await?;
-    let actor = Actor {
-        user_id: Some(user.id),
-        label: &user.email,
-    };
     db::audit::record(
         pool,
-        &actor,
+        &Actor::user(&user),
         "user.sign_in",
         &user.email,
         serde_json::json!({}),
     )
     .await?;
     Ok((token, user))
+}
+
+/// Ends the session the request's cookie names, if any.
+pub async fn sign_out(pool: &PgPool, headers: &http::HeaderMap) -> Result<(), AppError> {
+    if let Some(token) = session::token_from_headers(headers) {
+        db::sessions::delete(pool, &session::token_hash(&token)).await?;
+    }
+    Ok(())
 }

@@ -15,11 +15,13 @@ pub fn key_hash(key: &str) -> Vec<u8> {
 }
 
 /// The key an API caller authenticated with.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiKey {
     pub id: Uuid,
     pub name: String,
     pub created_by: Option<Uuid>,
+    #[sqlx(default)]
+    last_used_at: Option<DateTime<Utc>>,
 }
 
 /// Creates a key; returns its id and the key itself (the only time it exists in clear).
@@ -48,26 +50,25 @@ pub async fn create(
 /// The live key with this value. `last_used_at` is written at most once a minute per key, so
 /// a busy producer does not turn every publish into an extra write.
 pub async fn authenticate(pool: &PgPool, key: &str) -> sqlx::Result<Option<ApiKey>> {
-    let row: Option<(Uuid, String, Option<Uuid>, Option<DateTime<Utc>>)> = sqlx::query_as(
+    let found: Option<ApiKey> = sqlx::query_as(
         "SELECT id, name, created_by, last_used_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
     )
     .bind(key_hash(key))
     .fetch_optional(pool)
     .await?;
-    let Some((id, name, created_by, last_used)) = row else {
+    let Some(key) = found else {
         return Ok(None);
     };
-    if last_used.is_none_or(|at| Utc::now() - at > chrono::Duration::minutes(1)) {
+    if key
+        .last_used_at
+        .is_none_or(|at| Utc::now() - at > chrono::Duration::minutes(1))
+    {
         sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1")
-            .bind(id)
+            .bind(key.id)
             .execute(pool)
             .await?;
     }
-    Ok(Some(ApiKey {
-        id,
-        name,
-        created_by,
-    }))
+    Ok(Some(key))
 }
 
 pub async fn revoke(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {

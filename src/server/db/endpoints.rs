@@ -8,8 +8,8 @@ use crate::error::AppError;
 use crate::server::crypto::SecretBox;
 use chrono::{DateTime, DurationRound, Utc};
 use rand::RngCore;
+use sqlx::PgPool;
 use sqlx::types::Json;
-use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 /// A fresh `whsec_` secret with 24 random bytes of key.
@@ -34,14 +34,15 @@ fn name_taken(err: sqlx::Error) -> AppError {
 pub async fn create(
     pool: &PgPool,
     settings: &EndpointSettings,
+    enabled: bool,
     secrets: &SecretBox,
 ) -> Result<Uuid, AppError> {
     let id = Uuid::now_v7();
     sqlx::query(
         r#"INSERT INTO endpoints (id, name, url, description, event_types, custom_headers,
                retry_schedule_secs, timeout_ms, rate_limit_per_sec, max_in_flight, signature_scheme,
-               secret_encrypted)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"#,
+               secret_encrypted, enabled)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"#,
     )
     .bind(id)
     .bind(&settings.name)
@@ -53,8 +54,9 @@ pub async fn create(
     .bind(settings.timeout_ms)
     .bind(settings.rate_limit_per_sec)
     .bind(settings.max_in_flight)
-    .bind(settings.signature_scheme.as_str())
+    .bind(settings.signature_scheme)
     .bind(secrets.encrypt(&new_secret()))
+    .bind(enabled)
     .execute(pool)
     .await
     .map_err(name_taken)?;
@@ -100,7 +102,7 @@ pub async fn update(pool: &PgPool, id: Uuid, settings: &EndpointSettings) -> Res
     .bind(settings.timeout_ms)
     .bind(settings.rate_limit_per_sec)
     .bind(settings.max_in_flight)
-    .bind(settings.signature_scheme.as_str())
+    .bind(settings.signature_scheme)
     .execute(pool)
     .await
     .map_err(name_taken)?;
@@ -181,62 +183,101 @@ const VIEW_COLUMNS: &str = r#"id, name, url, description, event_types, enabled, 
     retry_schedule_secs, timeout_ms, rate_limit_per_sec, max_in_flight, signature_scheme,
     CASE WHEN previous_secret_expires_at > now() THEN previous_secret_expires_at END AS rotation_ends_at, created_at"#;
 
-fn to_view(row: sqlx::postgres::PgRow) -> sqlx::Result<EndpointView> {
-    let scheme: String = row.try_get("signature_scheme")?;
-    let headers: Json<Vec<(String, String)>> = row.try_get("custom_headers")?;
-    Ok(EndpointView {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        url: row.try_get("url")?,
-        description: row.try_get("description")?,
-        event_types: row.try_get("event_types")?,
-        enabled: row.try_get("enabled")?,
-        disabled_reason: row.try_get("disabled_reason")?,
-        custom_headers: headers.0,
-        retry_schedule_secs: row.try_get("retry_schedule_secs")?,
-        timeout_ms: row.try_get("timeout_ms")?,
-        rate_limit_per_sec: row.try_get("rate_limit_per_sec")?,
-        max_in_flight: row.try_get("max_in_flight")?,
-        signature_scheme: SignatureScheme::parse(&scheme).unwrap_or_default(),
-        rotation_ends_at: row.try_get::<Option<DateTime<Utc>>, _>("rotation_ends_at")?,
-        created_at: row.try_get("created_at")?,
-        day: Health::default(),
-        week: Health::default(),
-        hourly: Vec::new(),
-    })
+/// An endpoint row as the list and the form read it (health is added from the aggregates).
+#[derive(sqlx::FromRow)]
+struct EndpointRecord {
+    id: Uuid,
+    name: String,
+    url: String,
+    description: String,
+    event_types: Vec<String>,
+    enabled: bool,
+    disabled_reason: Option<String>,
+    custom_headers: Json<Vec<(String, String)>>,
+    retry_schedule_secs: Option<Vec<i32>>,
+    timeout_ms: Option<i32>,
+    rate_limit_per_sec: Option<i32>,
+    max_in_flight: Option<i32>,
+    signature_scheme: SignatureScheme,
+    rotation_ends_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<EndpointRecord> for EndpointView {
+    fn from(r: EndpointRecord) -> Self {
+        EndpointView {
+            id: r.id,
+            name: r.name,
+            url: r.url,
+            description: r.description,
+            event_types: r.event_types,
+            enabled: r.enabled,
+            disabled_reason: r.disabled_reason,
+            custom_headers: r.custom_headers.0,
+            retry_schedule_secs: r.retry_schedule_secs,
+            timeout_ms: r.timeout_ms,
+            rate_limit_per_sec: r.rate_limit_per_sec,
+            max_in_flight: r.max_in_flight,
+            signature_scheme: r.signature_scheme,
+            rotation_ends_at: r.rotation_ends_at,
+            created_at: r.created_at,
+            day: Health::default(),
+            week: Health::default(),
+            hourly: Vec::new(),
+        }
+    }
 }
 
 /// Live endpoints with their health, by name.
 pub async fn list(pool: &PgPool) -> sqlx::Result<Vec<EndpointView>> {
-    let rows = sqlx::query(&format!(
+    let rows: Vec<EndpointRecord> = sqlx::query_as(&format!(
         "SELECT {VIEW_COLUMNS} FROM endpoints WHERE deleted_at IS NULL ORDER BY lower(name)"
     ))
     .fetch_all(pool)
     .await?;
-    let mut views: Vec<EndpointView> =
-        rows.into_iter().map(to_view).collect::<sqlx::Result<_>>()?;
+    let mut views: Vec<EndpointView> = rows.into_iter().map(EndpointView::from).collect();
     add_health(pool, &mut views).await?;
     Ok(views)
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<EndpointView, AppError> {
-    let row = sqlx::query(&format!(
+    let row: EndpointRecord = sqlx::query_as(&format!(
         "SELECT {VIEW_COLUMNS} FROM endpoints WHERE id = $1 AND deleted_at IS NULL"
     ))
     .bind(id)
     .fetch_optional(pool)
     .await?
     .ok_or(AppError::NotFound("Webhook".into()))?;
-    let mut views = vec![to_view(row)?];
+    let mut views = vec![EndpointView::from(row)];
     add_health(pool, &mut views).await?;
     Ok(views.remove(0))
+}
+
+/// Whether the endpoint exists and is not deleted.
+pub async fn is_live(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM endpoints WHERE id = $1 AND deleted_at IS NULL)",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+}
+
+/// One endpoint's outcomes in one hour.
+#[derive(sqlx::FromRow)]
+struct HealthRow {
+    endpoint_id: Uuid,
+    hour: DateTime<Utc>,
+    succeeded: i32,
+    failed: i32,
+    latency_buckets: Vec<i32>,
 }
 
 /// Fills day/week health and the hourly chart from `endpoint_health_hourly` (a few rows per
 /// endpoint, however many deliveries there are).
 async fn add_health(pool: &PgPool, views: &mut [EndpointView]) -> sqlx::Result<()> {
     let ids: Vec<Uuid> = views.iter().map(|v| v.id).collect();
-    let rows: Vec<(Uuid, DateTime<Utc>, i32, i32, Vec<i32>)> = sqlx::query_as(
+    let rows: Vec<HealthRow> = sqlx::query_as(
         r#"SELECT endpoint_id, hour, succeeded, failed, latency_buckets FROM endpoint_health_hourly
            WHERE endpoint_id = ANY($1) AND hour >= date_trunc('hour', now()) - interval '7 days'"#,
     )
@@ -250,12 +291,12 @@ async fn add_health(pool: &PgPool, views: &mut [EndpointView]) -> sqlx::Result<(
         let mut day = (0i64, 0i64, [0i64; BUCKETS]);
         let mut week = (0i64, 0i64, [0i64; BUCKETS]);
         let mut hourly = vec![(0i64, 0i64); 24];
-        for (_, hour, succeeded, failed, buckets) in rows.iter().filter(|r| r.0 == view.id) {
-            let ago = (this_hour - *hour).num_hours();
+        for row in rows.iter().filter(|r| r.endpoint_id == view.id) {
+            let ago = (this_hour - row.hour).num_hours();
             let add = |into: &mut (i64, i64, [i64; BUCKETS])| {
-                into.0 += i64::from(*succeeded);
-                into.1 += i64::from(*failed);
-                for (slot, count) in into.2.iter_mut().zip(buckets) {
+                into.0 += i64::from(row.succeeded);
+                into.1 += i64::from(row.failed);
+                for (slot, count) in into.2.iter_mut().zip(&row.latency_buckets) {
                     *slot += i64::from(*count);
                 }
             };
@@ -263,7 +304,7 @@ async fn add_health(pool: &PgPool, views: &mut [EndpointView]) -> sqlx::Result<(
             if ago < 24 {
                 add(&mut day);
                 hourly[23 - usize::try_from(ago.max(0)).unwrap_or(0)] =
-                    (i64::from(*succeeded), i64::from(*failed));
+                    (i64::from(row.succeeded), i64::from(row.failed));
             }
         }
         let health = |(succeeded, failed, buckets): (i64, i64, [i64; BUCKETS])| Health {
@@ -277,36 +318,4 @@ async fn add_health(pool: &PgPool, views: &mut [EndpointView]) -> sqlx::Result<(
         view.hourly = hourly;
     }
     Ok(())
-}
-
-/// Failed deliveries of an endpoint since a time (for "Recover").
-pub async fn failed_since(pool: &PgPool, id: Uuid, since: DateTime<Utc>) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM deliveries WHERE endpoint_id = $1 AND status = 'failed' AND id >= $2",
-    )
-    .bind(id)
-    .bind(crate::domain::ids::uuid_floor(since))
-    .fetch_one(pool)
-    .await
-}
-
-/// Queues one attempt (trigger `bulk`) for each failed delivery of the endpoint since `since`.
-pub async fn recover(
-    pool: &PgPool,
-    id: Uuid,
-    since: DateTime<Utc>,
-    user: Uuid,
-) -> sqlx::Result<u64> {
-    let done = sqlx::query(
-        r#"UPDATE deliveries SET status = 'retrying', next_attempt_at = now(), queued_trigger = 'bulk',
-               queued_by = $3, updated_at = now()
-           WHERE endpoint_id = $1 AND status = 'failed' AND id >= $2"#,
-    )
-    .bind(id)
-    .bind(crate::domain::ids::uuid_floor(since))
-    .bind(user)
-    .execute(pool)
-    .await?;
-    crate::server::dispatcher::manual::wake(pool).await?;
-    Ok(done.rows_affected())
 }

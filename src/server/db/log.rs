@@ -3,7 +3,7 @@
 //! range (ids are UUID v7) so only the matching day partitions are read, and pages are found
 //! by keyset (never OFFSET) so page 1,000 costs what page 1 costs.
 
-use super::deliveries::{ROW_COLUMNS, to_row};
+use super::deliveries::ROW_COLUMNS;
 use crate::domain::delivery::DeliveryRow;
 use crate::domain::ids::{parse_event_ref, uuid_floor};
 use crate::domain::log_query::{
@@ -47,13 +47,10 @@ pub async fn page(pool: &PgPool, query: &LogQuery, now: DateTime<Utc>) -> sqlx::
     // search by event id became a sequential scan of every partition). The log's queries are
     // built per view anyway; planning them with their values costs about a millisecond.
     let mut rows: Vec<DeliveryRow> = sql
-        .build()
+        .build_query_as()
         .persistent(false)
         .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(to_row)
-        .collect::<sqlx::Result<_>>()?;
+        .await?;
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
     if backwards {
@@ -305,9 +302,7 @@ pub async fn count_newer(
 
 /// The event types and live endpoints the log's filter form offers.
 pub async fn filter_choices(pool: &PgPool) -> sqlx::Result<LogFilters> {
-    let event_types = sqlx::query_scalar("SELECT name FROM event_types ORDER BY name")
-        .fetch_all(pool)
-        .await?;
+    let event_types = super::event_types::names(pool).await?;
     let endpoints = sqlx::query_as(
         "SELECT id, name FROM endpoints WHERE deleted_at IS NULL ORDER BY lower(name)",
     )

@@ -4,8 +4,11 @@
 pub mod admin;
 pub mod api_keys;
 pub mod audit;
+pub mod bulk_jobs;
 pub mod deliveries;
 pub mod endpoints;
+pub mod event_types;
+pub mod events;
 pub mod log;
 pub mod sessions;
 pub mod users;

@@ -1,6 +1,5 @@
 //! Portal sessions, stored by the SHA-256 of their cookie value.
 
-use crate::domain::role::Role;
 use crate::domain::user::CurrentUser;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -23,19 +22,14 @@ pub async fn create(
 
 /// The live, enabled user behind a session, if any.
 pub async fn user(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<Option<CurrentUser>> {
-    let row: Option<(Uuid, String, String)> = sqlx::query_as(
+    sqlx::query_as(
         r#"SELECT u.id, u.email, u.role
            FROM sessions s JOIN users u ON u.id = s.user_id
            WHERE s.token_hash = $1 AND s.expires_at > now() AND u.disabled_at IS NULL"#,
     )
     .bind(token_hash)
     .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|(id, email, role)| CurrentUser {
-        id,
-        email,
-        role: Role::parse(&role).unwrap_or(Role::Member),
-    }))
+    .await
 }
 
 pub async fn delete(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<()> {

@@ -18,25 +18,34 @@ pub async fn count(pool: &PgPool) -> sqlx::Result<i64> {
         .await
 }
 
+#[derive(sqlx::FromRow)]
+struct CredentialsRecord {
+    #[sqlx(flatten)]
+    user: CurrentUser,
+    password_hash: String,
+    disabled: bool,
+}
+
+pub async fn exists(pool: &PgPool, email: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
+        .bind(email)
+        .fetch_one(pool)
+        .await
+}
+
 pub async fn credentials(pool: &PgPool, email: &str) -> sqlx::Result<Option<Credentials>> {
-    let row: Option<(Uuid, String, String, String, bool)> = sqlx::query_as(
-        r#"SELECT id, email, role, password_hash, disabled_at IS NOT NULL
+    let row: Option<CredentialsRecord> = sqlx::query_as(
+        r#"SELECT id, email, role, password_hash, disabled_at IS NOT NULL AS disabled
            FROM users WHERE email = $1"#,
     )
     .bind(email)
     .fetch_optional(pool)
     .await?;
-    Ok(
-        row.map(|(id, email, role, password_hash, disabled)| Credentials {
-            user: CurrentUser {
-                id,
-                email,
-                role: Role::parse(&role).unwrap_or(Role::Member),
-            },
-            password_hash,
-            disabled,
-        }),
-    )
+    Ok(row.map(|r| Credentials {
+        user: r.user,
+        password_hash: r.password_hash,
+        disabled: r.disabled,
+    }))
 }
 
 /// Creates the user or resets its password and role; true when it was created.
@@ -55,7 +64,7 @@ pub async fn upsert(
     .bind(Uuid::now_v7())
     .bind(email)
     .bind(password_hash)
-    .bind(role.as_str())
+    .bind(role)
     .fetch_one(pool)
     .await
 }

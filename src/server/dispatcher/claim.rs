@@ -25,8 +25,19 @@ pub struct Job {
     pub triggered_by: Option<Uuid>,
 }
 
+/// A claimed delivery as the claim query returns it.
+#[derive(sqlx::FromRow)]
+struct Claimed {
+    id: Uuid,
+    event_id: Uuid,
+    endpoint_id: Uuid,
+    attempt_count: i32,
+    queued_trigger: Option<Trigger>,
+    queued_by: Option<Uuid>,
+}
+
 pub async fn claim(pool: &PgPool, limit: i64, lease: Duration) -> sqlx::Result<Vec<Job>> {
-    let rows: Vec<(Uuid, Uuid, Uuid, i32, Option<String>, Option<Uuid>)> = sqlx::query_as(
+    let rows: Vec<Claimed> = sqlx::query_as(
         r#"WITH due AS (
                SELECT id FROM deliveries
                WHERE status IN ('pending', 'retrying') AND next_attempt_at <= now()
@@ -45,30 +56,29 @@ pub async fn claim(pool: &PgPool, limit: i64, lease: Duration) -> sqlx::Result<V
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(delivery_id, event_id, endpoint_id, attempts_before, trigger, triggered_by)| Job {
-                delivery_id,
-                event_id,
-                endpoint_id,
-                attempts_before,
-                trigger: trigger
-                    .as_deref()
-                    .and_then(Trigger::parse)
-                    .unwrap_or(Trigger::Auto),
-                triggered_by,
-            },
-        )
+        .map(|row| Job {
+            delivery_id: row.id,
+            event_id: row.event_id,
+            endpoint_id: row.endpoint_id,
+            attempts_before: row.attempt_count,
+            trigger: row.queued_trigger.unwrap_or(Trigger::Auto),
+            triggered_by: row.queued_by,
+        })
         .collect())
 }
 
 /// The exact envelope bytes of each event.
 pub async fn event_bodies(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<HashMap<Uuid, String>> {
-    let rows: Vec<(Uuid, String)> =
-        sqlx::query_as("SELECT id, body FROM events WHERE id = ANY($1)")
-            .bind(ids)
-            .fetch_all(pool)
-            .await?;
-    Ok(rows.into_iter().collect())
+    #[derive(sqlx::FromRow)]
+    struct Body {
+        id: Uuid,
+        body: String,
+    }
+    let rows: Vec<Body> = sqlx::query_as("SELECT id, body FROM events WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.body)).collect())
 }
 
 /// An endpoint as the dispatcher needs it, secrets decrypted.
@@ -88,20 +98,49 @@ pub struct EndpointConfig {
     pub max_in_flight: Option<u32>,
 }
 
-type EndpointRow = (
-    Uuid,
-    String,
-    bool,
-    bool,
-    Vec<u8>,
-    Option<Vec<u8>>,
-    Json<Vec<(String, String)>>,
-    String,
-    Option<i32>,
-    Option<Vec<i32>>,
-    Option<i32>,
-    Option<i32>,
-);
+/// An endpoint row with its secrets still sealed.
+#[derive(sqlx::FromRow)]
+struct EndpointRow {
+    id: Uuid,
+    url: String,
+    enabled: bool,
+    deleted: bool,
+    secret_encrypted: Vec<u8>,
+    previous_secret: Option<Vec<u8>>,
+    custom_headers: Json<Vec<(String, String)>>,
+    signature_scheme: SignatureScheme,
+    timeout_ms: Option<i32>,
+    retry_schedule_secs: Option<Vec<i32>>,
+    rate_limit_per_sec: Option<i32>,
+    max_in_flight: Option<i32>,
+}
+
+impl EndpointRow {
+    fn open(self, secrets: &SecretBox) -> anyhow::Result<EndpointConfig> {
+        let mut all_secrets = vec![secrets.decrypt(&self.secret_encrypted)?];
+        if let Some(previous) = &self.previous_secret {
+            all_secrets.push(secrets.decrypt(previous)?);
+        }
+        let to_duration = |ms: i32| Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+        Ok(EndpointConfig {
+            id: self.id,
+            url: self.url,
+            enabled: self.enabled,
+            deleted: self.deleted,
+            secrets: all_secrets,
+            scheme: self.signature_scheme,
+            custom_headers: self.custom_headers.0,
+            timeout: self.timeout_ms.map(to_duration),
+            retry_schedule: self.retry_schedule_secs.map(|s| {
+                s.into_iter()
+                    .map(|secs| to_duration(secs.saturating_mul(1000)))
+                    .collect()
+            }),
+            rate_limit_per_sec: self.rate_limit_per_sec.and_then(|r| u32::try_from(r).ok()),
+            max_in_flight: self.max_in_flight.and_then(|m| u32::try_from(m).ok()),
+        })
+    }
+}
 
 pub async fn endpoints(
     pool: &PgPool,
@@ -109,8 +148,9 @@ pub async fn endpoints(
     secrets: &SecretBox,
 ) -> anyhow::Result<HashMap<Uuid, EndpointConfig>> {
     let rows: Vec<EndpointRow> = sqlx::query_as(
-        r#"SELECT id, url, enabled, deleted_at IS NOT NULL, secret_encrypted,
-                  CASE WHEN previous_secret_expires_at > now() THEN previous_secret_encrypted END,
+        r#"SELECT id, url, enabled, deleted_at IS NOT NULL AS deleted, secret_encrypted,
+                  CASE WHEN previous_secret_expires_at > now() THEN previous_secret_encrypted END
+                      AS previous_secret,
                   custom_headers, signature_scheme, timeout_ms, retry_schedule_secs,
                   rate_limit_per_sec, max_in_flight
            FROM endpoints WHERE id = ANY($1)"#,
@@ -118,49 +158,9 @@ pub async fn endpoints(
     .bind(ids)
     .fetch_all(pool)
     .await?;
-    let mut out = HashMap::with_capacity(rows.len());
-    for (
-        id,
-        url,
-        enabled,
-        deleted,
-        secret,
-        previous,
-        headers,
-        scheme,
-        timeout_ms,
-        schedule,
-        rate,
-        in_flight,
-    ) in rows
-    {
-        let mut all_secrets = vec![secrets.decrypt(&secret)?];
-        if let Some(previous) = previous {
-            all_secrets.push(secrets.decrypt(&previous)?);
-        }
-        let to_duration = |ms: i32| Duration::from_millis(u64::try_from(ms).unwrap_or(0));
-        out.insert(
-            id,
-            EndpointConfig {
-                id,
-                url,
-                enabled,
-                deleted,
-                secrets: all_secrets,
-                scheme: SignatureScheme::parse(&scheme).unwrap_or_default(),
-                custom_headers: headers.0,
-                timeout: timeout_ms.map(to_duration),
-                retry_schedule: schedule.map(|s| {
-                    s.into_iter()
-                        .map(|secs| to_duration(secs.saturating_mul(1000)))
-                        .collect()
-                }),
-                rate_limit_per_sec: rate.and_then(|r| u32::try_from(r).ok()),
-                max_in_flight: in_flight.and_then(|m| u32::try_from(m).ok()),
-            },
-        );
-    }
-    Ok(out)
+    rows.into_iter()
+        .map(|row| Ok((row.id, row.open(secrets)?)))
+        .collect()
 }
 
 impl EndpointConfig {

@@ -7,7 +7,7 @@ pub mod record;
 pub mod resolver;
 pub mod send;
 
-use crate::domain::attempt::{NextStep, Trigger, next_step};
+use crate::domain::attempt::{NextStep, next_step};
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::ids::event_ref;
 use crate::domain::retry::RetryPolicy;
@@ -311,37 +311,11 @@ async fn listen_for_wakeups(pool: PgPool, wake: Arc<Notify>, shutdown: watch::Re
     }
 }
 
-/// Manual operations the portal and the REST API share.
-pub mod manual {
-    use super::*;
-
-    /// Queues one immediate attempt of a delivery, recorded with `trigger` and the user.
-    /// Returns false when the delivery does not exist.
-    pub async fn retry(
-        pool: &PgPool,
-        delivery_id: Uuid,
-        trigger: Trigger,
-        user: Option<Uuid>,
-    ) -> sqlx::Result<bool> {
-        let done = sqlx::query(
-            r#"UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'retrying' END,
-                   next_attempt_at = now(), queued_trigger = $2, queued_by = $3, updated_at = now()
-               WHERE id = $1"#,
-        )
-        .bind(delivery_id)
-        .bind(trigger.as_str())
-        .bind(user)
+/// Wakes the dispatchers of every process (after queuing work outside a publish).
+pub async fn wake(pool: &PgPool) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(WAKE_CHANNEL)
         .execute(pool)
         .await?;
-        wake(pool).await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub async fn wake(pool: &PgPool) -> sqlx::Result<()> {
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(WAKE_CHANNEL)
-            .execute(pool)
-            .await?;
-        Ok(())
-    }
+    Ok(())
 }

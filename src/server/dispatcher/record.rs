@@ -218,34 +218,38 @@ async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::
     Ok(())
 }
 
+/// One endpoint's outcomes in one hour, as counted from a batch.
+#[derive(Default)]
+struct HealthCell {
+    succeeded: i32,
+    failed: i32,
+    latency_buckets: [i32; BUCKETS],
+}
+
 /// Adds the batch's outcomes to the hourly per-endpoint counters.
 async fn record_health(tx: &mut sqlx::PgConnection, attempts: &[AttemptRow]) -> sqlx::Result<()> {
-    let mut cells: HashMap<(Uuid, DateTime<Utc>), (i32, i32, [i32; BUCKETS])> = HashMap::new();
+    let mut cells: HashMap<(Uuid, DateTime<Utc>), HealthCell> = HashMap::new();
     for attempt in attempts {
         let hour = attempt
             .started_at
             .duration_trunc(chrono::Duration::hours(1))
             .unwrap_or(attempt.started_at);
-        let cell = cells
-            .entry((attempt.endpoint_id, hour))
-            .or_insert((0, 0, [0; BUCKETS]));
+        let cell = cells.entry((attempt.endpoint_id, hour)).or_default();
         if attempt.error_class.is_none() {
-            cell.0 += 1
+            cell.succeeded += 1
         } else {
-            cell.1 += 1
+            cell.failed += 1
         }
-        cell.2[bucket_of(u32::try_from(attempt.duration_ms).unwrap_or(0))] += 1;
+        cell.latency_buckets[bucket_of(u32::try_from(attempt.duration_ms).unwrap_or(0))] += 1;
     }
     if cells.is_empty() {
         return Ok(());
     }
     let buckets: Vec<String> = cells
         .values()
-        .map(|(_, _, b)| {
-            format!(
-                "{{{}}}",
-                b.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
-            )
+        .map(|c| {
+            let counts: Vec<String> = c.latency_buckets.iter().map(i32::to_string).collect();
+            format!("{{{}}}", counts.join(","))
         })
         .collect();
     sqlx::query(
@@ -261,8 +265,8 @@ async fn record_health(tx: &mut sqlx::PgConnection, attempts: &[AttemptRow]) -> 
     )
     .bind(cells.keys().map(|(e, _)| *e).collect::<Vec<_>>())
     .bind(cells.keys().map(|(_, h)| *h).collect::<Vec<_>>())
-    .bind(cells.values().map(|c| c.0).collect::<Vec<_>>())
-    .bind(cells.values().map(|c| c.1).collect::<Vec<_>>())
+    .bind(cells.values().map(|c| c.succeeded).collect::<Vec<_>>())
+    .bind(cells.values().map(|c| c.failed).collect::<Vec<_>>())
     .bind(buckets)
     .execute(tx)
     .await?;
@@ -328,7 +332,12 @@ async fn disable(
     reason: &str,
     failing_longer_than: Option<Duration>,
 ) -> sqlx::Result<()> {
-    let disabled: Vec<(Uuid, String)> = sqlx::query_as(
+    #[derive(sqlx::FromRow)]
+    struct Disabled {
+        id: Uuid,
+        name: String,
+    }
+    let disabled: Vec<Disabled> = sqlx::query_as(
         r#"UPDATE endpoints SET enabled = false, disabled_reason = $2, updated_at = now()
            WHERE id = ANY($1) AND enabled
              AND ($3::float8 IS NULL OR failing_since < now() - make_interval(secs => $3))
@@ -339,15 +348,11 @@ async fn disable(
     .bind(failing_longer_than.map(|d| d.as_secs_f64()))
     .fetch_all(&mut *tx)
     .await?;
-    for (id, name) in disabled {
+    for Disabled { id, name } in disabled {
         tracing::warn!(endpoint = %name, reason, "endpoint disabled");
-        let actor = crate::server::db::audit::Actor {
-            user_id: None,
-            label: "herald",
-        };
         crate::server::db::audit::record(
             &mut *tx,
-            &actor,
+            &crate::server::db::audit::Actor::herald(),
             "endpoint.auto_disable",
             &id.to_string(),
             serde_json::json!({ "name": name, "reason": reason }),

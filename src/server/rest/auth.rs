@@ -14,15 +14,9 @@ use axum::http::request::Parts;
 pub struct ApiCaller(pub ApiKey);
 
 impl ApiCaller {
-    pub fn label(&self) -> String {
-        format!("api-key:{}", self.0.name)
-    }
-
-    pub fn actor<'a>(&self, label: &'a str) -> Actor<'a> {
-        Actor {
-            user_id: self.0.created_by,
-            label,
-        }
+    /// How the key appears in the audit log: `api-key:<name>`, on behalf of its creator.
+    pub fn actor(&self) -> Actor {
+        Actor::api_key(&self.0.name, self.0.created_by)
     }
 }
 

@@ -1,19 +1,18 @@
-//! `POST /api/v1/events` (publish) and `GET /api/v1/events` (recent events, for polling).
+//! `POST /api/v1/events` (publish) and `GET /api/v1/events` (recent events, for polling):
+//! adapters over [`service::events`].
 
 use super::auth::ApiCaller;
 use super::error::{ApiError, too_large};
 use crate::error::AppError;
-use crate::server::publish::{PublishRequest, publish as publish_event};
+use crate::server::service::events::{self as service, EventList, PublishRequest};
 use crate::server::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::value::RawValue;
-use uuid::Uuid;
 
 #[derive(Deserialize)]
 struct PublishBody<'a> {
@@ -46,17 +45,11 @@ pub async fn publish(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let key = parsed.idempotency_key.or(header_key);
-    let published = publish_event(
-        &state.pool,
-        PublishRequest {
-            event_type: &parsed.event_type,
-            data: parsed.data,
-            idempotency_key: key.as_deref(),
-            only_endpoint: None,
-            trigger: None,
-        },
-    )
-    .await?;
+    let request = PublishRequest {
+        idempotency_key: key.as_deref(),
+        ..PublishRequest::automatic(&parsed.event_type, parsed.data)
+    };
+    let published = service::publish(&state.pool, request).await?;
     let status = if published.created {
         StatusCode::CREATED
     } else {
@@ -75,72 +68,18 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
-pub struct EventItem {
-    id: String,
-    #[serde(rename = "type")]
-    event_type: String,
-    created_at: DateTime<Utc>,
-    data: Box<RawValue>,
-}
-
-#[derive(Serialize)]
-pub struct EventList {
-    data: Vec<EventItem>,
-    /// Pass as `after` to get the next page.
-    next_after: Option<String>,
-}
-
 /// Lists events oldest first after a cursor (or the newest page without one).
 pub async fn list(
     State(state): State<AppState>,
     _caller: ApiCaller,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<EventList>, ApiError> {
-    let limit = query.limit.unwrap_or(50).clamp(1, 500);
-    let after = match query.after.as_deref() {
-        Some(text) => Some(
-            crate::domain::ids::parse_event_ref(text)
-                .ok_or_else(|| AppError::field("after", "must be an event id (evt_…)"))?,
-        ),
-        None => None,
-    };
-    let rows: Vec<(Uuid, String, DateTime<Utc>, String)> = sqlx::query_as(
-        r#"SELECT id, type, created_at, body FROM (
-               SELECT id, type, created_at, body FROM events
-               WHERE ($1::uuid IS NULL OR id > $1) AND ($2::text IS NULL OR type = $2)
-               ORDER BY CASE WHEN $1::uuid IS NULL THEN NULL ELSE id END ASC, id DESC
-               LIMIT $3
-           ) page ORDER BY id"#,
+    let list = service::list(
+        &state.pool,
+        query.after.as_deref(),
+        query.event_type.as_deref(),
+        query.limit,
     )
-    .bind(after)
-    .bind(query.event_type)
-    .bind(limit)
-    .fetch_all(&state.pool)
     .await?;
-    let next_after = rows
-        .last()
-        .map(|(id, ..)| crate::domain::ids::event_ref(*id));
-    let data = rows
-        .into_iter()
-        .map(|(id, event_type, created_at, body)| EventItem {
-            id: crate::domain::ids::event_ref(id),
-            event_type,
-            created_at,
-            data: envelope_data(&body),
-        })
-        .collect();
-    Ok(Json(EventList { data, next_after }))
-}
-
-/// The `data` member of a stored envelope, as raw JSON.
-fn envelope_data(body: &str) -> Box<RawValue> {
-    #[derive(Deserialize)]
-    struct Envelope<'a> {
-        #[serde(borrow)]
-        data: &'a RawValue,
-    }
-    serde_json::from_str::<Envelope>(body)
-        .map(|e| e.data.to_owned())
-        .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"))
+    Ok(Json(list))
 }

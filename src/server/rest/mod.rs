@@ -9,9 +9,13 @@ pub mod openapi;
 pub mod webhooks;
 
 use super::state::AppState;
-use axum::Router;
+use crate::error::AppError;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::rejection::JsonRejection;
 use axum::routing::{get, post};
+use axum::{Json, Router};
+use error::ApiError;
+use uuid::Uuid;
 
 /// Every route and method, for the OpenAPI document's test.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -45,7 +49,7 @@ pub fn router(max_payload: usize) -> Router<AppState> {
                 .patch(webhooks::update)
                 .delete(webhooks::delete),
         )
-        .route("/api/v1/webhooks/{id}/test", post(deliveries::send_test))
+        .route("/api/v1/webhooks/{id}/test", post(webhooks::send_test))
         .route(
             "/api/v1/webhooks/{id}/rotate-secret",
             post(webhooks::rotate_secret),
@@ -60,4 +64,15 @@ pub fn router(max_payload: usize) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(
             max_payload.saturating_mul(2).max(64 * 1024),
         ))
+}
+
+/// The id in a path; anything that is not a UUID is a 404 for `what` ("Webhook", "Delivery").
+fn id_of(text: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text).map_err(|_| ApiError(AppError::NotFound(what.to_string())))
+}
+
+/// The body as JSON, or a 400 that says what is wrong with it.
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(input)| input)
+        .map_err(|err| ApiError(AppError::BadRequest(err.body_text())))
 }

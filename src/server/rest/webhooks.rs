@@ -1,12 +1,12 @@
 //! `/api/v1/webhooks`: create, list, read, update (PATCH), delete, rotate the secret, list the
-//! endpoint's deliveries. The same validation and storage as the portal's form.
+//! endpoint's deliveries. Adapters over [`service::endpoints`], the portal's operations.
 
 use super::auth::ApiCaller;
 use super::error::ApiError;
-use crate::domain::endpoint::{EndpointForm, EndpointView, headers_text, validate};
-use crate::domain::log_query::{Cursor, LogPage, LogQuery};
-use crate::error::AppError;
-use crate::server::db;
+use super::{id_of, json_body};
+use crate::domain::endpoint::{EndpointForm, EndpointView, headers_text};
+use crate::domain::log_query::Cursor;
+use crate::server::service::endpoints::{self as service, ROTATION_OVERLAP_HOURS};
 use crate::server::state::AppState;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -14,7 +14,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use uuid::Uuid;
 
 /// The JSON body of POST and PATCH. On PATCH, absent fields keep their value.
 #[derive(Debug, Default, Deserialize)]
@@ -38,37 +37,28 @@ pub struct WebhookInput {
 impl WebhookInput {
     /// Applies the given fields onto a form (empty for POST, the stored one for PATCH).
     fn onto(self, mut form: EndpointForm) -> EndpointForm {
+        fn set<T>(field: &mut T, value: Option<T>) {
+            if let Some(value) = value {
+                *field = value;
+            }
+        }
         let number = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
-        if let Some(v) = self.name {
-            form.name = v
-        }
-        if let Some(v) = self.url {
-            form.url = v
-        }
-        if let Some(v) = self.description {
-            form.description = v
-        }
-        if let Some(v) = self.event_types {
-            form.event_types = v
-        }
-        if let Some(v) = self.custom_headers {
-            form.custom_headers = headers_text(&v, false)
-        }
-        if let Some(v) = self.retry_schedule {
-            form.retry_schedule = v
-        }
-        if let Some(v) = self.timeout_ms {
-            form.timeout_ms = number(v)
-        }
-        if let Some(v) = self.rate_limit_per_sec {
-            form.rate_limit_per_sec = number(v)
-        }
-        if let Some(v) = self.max_in_flight {
-            form.max_in_flight = number(v)
-        }
-        if let Some(v) = self.signature_scheme {
-            form.signature_scheme = v
-        }
+        set(&mut form.name, self.name);
+        set(&mut form.url, self.url);
+        set(&mut form.description, self.description);
+        set(&mut form.event_types, self.event_types);
+        set(
+            &mut form.custom_headers,
+            self.custom_headers.map(|h| headers_text(&h, false)),
+        );
+        set(&mut form.retry_schedule, self.retry_schedule);
+        set(&mut form.timeout_ms, self.timeout_ms.map(number));
+        set(
+            &mut form.rate_limit_per_sec,
+            self.rate_limit_per_sec.map(number),
+        );
+        set(&mut form.max_in_flight, self.max_in_flight.map(number));
+        set(&mut form.signature_scheme, self.signature_scheme);
         form
     }
 }
@@ -81,62 +71,27 @@ pub struct Created {
     secret: String,
 }
 
-async fn catalog(state: &AppState) -> Result<Vec<String>, ApiError> {
-    Ok(sqlx::query_scalar("SELECT name FROM event_types")
-        .fetch_all(&state.pool)
-        .await?)
-}
-
-/// The body as JSON, or a 400 that says what is wrong with it.
-fn json_body(body: Result<Json<WebhookInput>, JsonRejection>) -> Result<WebhookInput, ApiError> {
-    body.map(|Json(input)| input)
-        .map_err(|err| ApiError(AppError::BadRequest(err.body_text())))
-}
-
-fn parse_id(text: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(text).map_err(|_| ApiError(AppError::NotFound("webhook".into())))
-}
-
 pub async fn create(
     State(state): State<AppState>,
     caller: ApiCaller,
     body: Result<Json<WebhookInput>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let input = json_body(body)?;
-    let enabled = input.enabled;
+    let enabled = input.enabled.unwrap_or(true);
     let form = input.onto(EndpointForm::default());
-    let settings = validate(&form, state.settings.allow_http, &catalog(&state).await?)
-        .map_err(AppError::Validation)?;
-    let id = db::endpoints::create(&state.pool, &settings, &state.settings.secrets).await?;
-    if enabled == Some(false) {
-        db::endpoints::set_enabled(&state.pool, id, false).await?;
-    }
-    let label = caller.label();
-    db::audit::record(
-        &state.pool,
-        &caller.actor(&label),
-        "endpoint.create",
-        &id.to_string(),
-        json!({ "name": settings.name }),
-    )
-    .await?;
-    let secret = db::endpoints::reveal_secret(&state.pool, id, &state.settings.secrets).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Created {
-            webhook: db::endpoints::get(&state.pool, id).await?,
-            secret,
-        }),
-    ))
+    let created = service::create(&state, &caller.actor(), &form, enabled).await?;
+    let body = Created {
+        webhook: created.webhook,
+        secret: created.secret,
+    };
+    Ok((StatusCode::CREATED, Json(body)))
 }
 
 pub async fn list(
     State(state): State<AppState>,
     _caller: ApiCaller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    Ok(Json(
-        json!({ "data": db::endpoints::list(&state.pool).await? }),
-    ))
+    Ok(Json(json!({ "data": service::list(&state).await? })))
 }
 
 pub async fn get(
@@ -144,7 +99,7 @@ pub async fn get(
     _caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<EndpointView>, ApiError> {
-    Ok(Json(db::endpoints::get(&state.pool, parse_id(&id)?).await?))
+    Ok(Json(service::get(&state, id_of(&id, "Webhook")?).await?))
 }
 
 pub async fn update(
@@ -153,27 +108,12 @@ pub async fn update(
     Path(id): Path<String>,
     body: Result<Json<WebhookInput>, JsonRejection>,
 ) -> Result<Json<EndpointView>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = id_of(&id, "Webhook")?;
     let input = json_body(body)?;
-    let current = db::endpoints::get(&state.pool, id).await?;
     let enabled = input.enabled;
-    let form = input.onto(current.to_form());
-    let settings = validate(&form, state.settings.allow_http, &catalog(&state).await?)
-        .map_err(AppError::Validation)?;
-    db::endpoints::update(&state.pool, id, &settings).await?;
-    if let Some(enabled) = enabled {
-        db::endpoints::set_enabled(&state.pool, id, enabled).await?;
-    }
-    let label = caller.label();
-    db::audit::record(
-        &state.pool,
-        &caller.actor(&label),
-        "endpoint.update",
-        &id.to_string(),
-        json!({ "name": settings.name }),
-    )
-    .await?;
-    Ok(Json(db::endpoints::get(&state.pool, id).await?))
+    let form = input.onto(service::get(&state, id).await?.to_form());
+    let updated = service::update(&state, &caller.actor(), id, &form, enabled).await?;
+    Ok(Json(updated))
 }
 
 pub async fn delete(
@@ -181,17 +121,7 @@ pub async fn delete(
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_id(&id)?;
-    db::endpoints::delete(&state.pool, id).await?;
-    let label = caller.label();
-    db::audit::record(
-        &state.pool,
-        &caller.actor(&label),
-        "endpoint.delete",
-        &id.to_string(),
-        json!({}),
-    )
-    .await?;
+    service::delete(&state, &caller.actor(), id_of(&id, "Webhook")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -200,26 +130,20 @@ pub async fn rotate_secret(
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let id = parse_id(&id)?;
-    let secret = db::endpoints::rotate_secret(
-        &state.pool,
-        id,
-        &state.settings.secrets,
-        chrono::Duration::hours(24),
-    )
-    .await?;
-    let label = caller.label();
-    db::audit::record(
-        &state.pool,
-        &caller.actor(&label),
-        "endpoint.secret_rotate",
-        &id.to_string(),
-        json!({ "overlap_hours": 24 }),
-    )
-    .await?;
+    let secret = service::rotate_secret(&state, &caller.actor(), id_of(&id, "Webhook")?).await?;
     Ok(Json(
-        json!({ "secret": secret, "previous_secret_valid_hours": 24 }),
+        json!({ "secret": secret, "previous_secret_valid_hours": ROTATION_OVERLAP_HOURS }),
     ))
+}
+
+/// Sends a `webhook.test` event to one endpoint (even a disabled one).
+pub async fn send_test(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<crate::server::service::events::Published>), ApiError> {
+    let sent = service::send_test(&state, &caller.actor(), id_of(&id, "Webhook")?).await?;
+    Ok((StatusCode::ACCEPTED, Json(sent.event)))
 }
 
 #[derive(Deserialize)]
@@ -235,13 +159,8 @@ pub async fn deliveries(
     Path(id): Path<String>,
     Query(q): Query<DeliveriesQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let id = parse_id(&id)?;
-    db::endpoints::get(&state.pool, id).await?;
-    let mut pairs = vec![("endpoint".to_string(), id.to_string())];
-    pairs.extend(q.status.map(|s| ("status".to_string(), s)));
-    pairs.extend(q.cursor.map(|c| ("cursor".to_string(), c)));
-    let query = LogQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let page: LogPage = db::log::page(&state.pool, &query, chrono::Utc::now()).await?;
+    let id = id_of(&id, "Webhook")?;
+    let page = service::deliveries(&state, id, q.status.as_deref(), q.cursor.as_deref()).await?;
     Ok(Json(
         json!({ "data": page.rows, "next_cursor": page.next.as_ref().map(Cursor::encode) }),
     ))

@@ -2,9 +2,10 @@
 //! The list and its Revoke forms are server HTML; "Create key" is an island that shows the new
 //! key in place and swaps in the list, fresh from the server, below it.
 
-use crate::api::admin::{CreateApiKey, RevokeApiKey, api_key_table, list_api_keys};
+use crate::api::admin::{CreateApiKey, RevokeApiKey, list_api_keys};
 use crate::domain::admin::ApiKeyView;
 use crate::domain::time::exact;
+use crate::error::AppError;
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::{FieldMessage, FormError};
 use leptos::prelude::*;
@@ -27,10 +28,15 @@ pub fn ApiKeysPage() -> impl IntoView {
     }
 }
 
-/// The list as HTML, for the island to swap in after a key is created.
-#[cfg(feature = "ssr")]
-pub fn render_table(list: Vec<ApiKeyView>) -> String {
-    Owner::new().with(|| view! { <KeyTable list /> }.to_html())
+/// The key list as the page shows it (HTML), for the page to refresh it in place. A server
+/// function that answers with this page's markup, so it lives with the page; owner only.
+#[server(endpoint = "api_key_table")]
+pub async fn api_key_table() -> Result<String, AppError> {
+    use crate::domain::role::Role;
+    use crate::server::auth::guard::{authorize, respond};
+    let (state, _) = authorize(Role::Owner).await?;
+    let list = respond(crate::server::service::api_keys::list(&state).await)?;
+    Ok(Owner::new().with(|| view! { <KeyTable list /> }.to_html()))
 }
 
 #[component]

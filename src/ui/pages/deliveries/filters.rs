@@ -43,7 +43,7 @@ pub fn FilterBar(query: LogQuery, choices: LogFilters) -> impl IntoView {
     let endpoints: Vec<(String, String)> = choices
         .endpoints
         .into_iter()
-        .map(|(id, name)| (id.to_string(), name))
+        .map(|e| (e.id.to_string(), e.name))
         .collect();
     let codes: Vec<(String, String)> = CodeClass::ALL
         .into_iter()

@@ -5,7 +5,8 @@
 //! inserted; Retry and bulk retry run in place.
 
 use super::BASE;
-use crate::api::deliveries::{delivery_log, newer_count, retry_delivery};
+use super::fragment::{delivery_log, newer_count};
+use crate::api::deliveries::retry_delivery;
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::bulk_retry::BulkRetry;
 use leptos::ev::{MouseEvent, SubmitEvent};

@@ -8,14 +8,15 @@
 // Rendered on the server only: never part of the browser bundle.
 #[cfg(feature = "ssr")]
 mod filters;
+pub mod fragment;
 mod live;
 #[cfg(feature = "ssr")]
 mod table;
 
-use crate::api::deliveries::delivery_log;
 use crate::domain::log_query::LogQuery;
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::FormError;
+use fragment::delivery_log;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 use live::LiveLog;
@@ -54,23 +55,6 @@ pub fn DeliveriesPage() -> impl IntoView {
         </Suspense>
     }
     .into_any()
-}
-
-/// The filter form (when there are `choices`) and the rows of one view, as HTML.
-#[cfg(feature = "ssr")]
-pub fn render_log(
-    query: &LogQuery,
-    page: crate::domain::log_query::LogPage,
-    choices: Option<crate::domain::log_query::LogFilters>,
-) -> crate::api::deliveries::LogFragment {
-    use filters::FilterBar;
-    use table::LogResults;
-    Owner::new().with(|| crate::api::deliveries::LogFragment {
-        view: query.to_query_string(),
-        filters: choices
-            .map(|choices| view! { <FilterBar query=query.clone() choices /> }.to_html()),
-        results: view! { <LogResults page query=query.clone() /> }.to_html(),
-    })
 }
 
 #[component]

@@ -2,10 +2,10 @@
 //! cover every status, so a first look at the portal shows a realistic log. Loaded once (only
 //! into a database without endpoints) and never without the flag.
 
-use super::crypto::SecretBox;
-use super::publish::{PublishRequest, publish};
 use crate::domain::event::envelope;
 use crate::domain::signing::secret_from_key;
+use crate::server::crypto::SecretBox;
+use crate::server::service::events::{PublishRequest, publish};
 use anyhow::Context;
 use chrono::{Duration, Utc};
 use rand::{Rng, RngCore};

@@ -1,8 +1,6 @@
 //! Sign-in and sessions at the function level, against a real PostgreSQL.
 
-mod common;
-
-use common::create_user;
+use crate::helpers::create_user;
 use herald::domain::role::Role;
 use herald::error::AppError;
 use herald::server::auth::{self, guard, session};

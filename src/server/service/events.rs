@@ -1,11 +1,15 @@
-//! Publishing an event: one transaction stores the event (the exact envelope bytes) and one
-//! delivery per enabled endpoint subscribed to its type, then wakes the dispatchers once.
+//! Events: publishing (one transaction stores the event — the exact envelope bytes — and one
+//! delivery per enabled endpoint subscribed to its type, then wakes the dispatchers once) and
+//! listing them for consumers who poll.
 
-use super::dispatcher::WAKE_CHANNEL;
+use crate::domain::attempt::Trigger;
 use crate::domain::event::envelope;
+use crate::domain::ids::{event_ref, parse_event_ref};
 use crate::error::AppError;
+use crate::server::db;
+use crate::server::dispatcher::WAKE_CHANNEL;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -18,7 +22,7 @@ pub struct PublishRequest<'a> {
     /// Only this endpoint (test events); otherwise every subscribed endpoint.
     pub only_endpoint: Option<Uuid>,
     /// Queued deliveries carry this trigger and user (test events); `None` = automatic.
-    pub trigger: Option<(&'a str, Option<Uuid>)>,
+    pub trigger: Option<(Trigger, Option<Uuid>)>,
 }
 
 impl<'a> PublishRequest<'a> {
@@ -49,12 +53,7 @@ pub struct Published {
 }
 
 pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Published, AppError> {
-    let known: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM event_types WHERE name = $1)")
-            .bind(request.event_type)
-            .fetch_one(pool)
-            .await?;
-    if !known {
+    if !db::event_types::exists(pool, request.event_type).await? {
         return Err(AppError::field(
             "type",
             format!(
@@ -64,7 +63,7 @@ pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Publi
         ));
     }
     let id = Uuid::now_v7();
-    let created_at = super::metrics::uuid_time(id).unwrap_or_else(Utc::now);
+    let created_at = crate::server::metrics::uuid_time(id).unwrap_or_else(Utc::now);
     let mut tx = pool.begin().await?;
     if let Some(key) = request.idempotency_key {
         if key.is_empty() || key.len() > 200 {
@@ -122,7 +121,7 @@ pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Publi
     }
     tx.commit().await?;
     Ok(Published {
-        id: crate::domain::ids::event_ref(id),
+        id: event_ref(id),
         event_type: request.event_type.to_string(),
         created_at,
         deliveries: i64::try_from(deliveries).unwrap_or(i64::MAX),
@@ -131,24 +130,93 @@ pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Publi
     })
 }
 
+#[derive(sqlx::FromRow)]
+struct Earlier {
+    id: Uuid,
+    #[sqlx(rename = "type")]
+    event_type: String,
+    created_at: DateTime<Utc>,
+    deliveries: i64,
+}
+
 /// The event an idempotency key already produced.
 async fn existing(pool: &PgPool, key: &str) -> Result<Published, AppError> {
-    let row: Option<(Uuid, String, DateTime<Utc>, i64)> = sqlx::query_as(
-        r#"SELECT e.id, e.type, e.created_at, (SELECT count(*) FROM deliveries d WHERE d.event_id = e.id)
+    let row: Option<Earlier> = sqlx::query_as(
+        r#"SELECT e.id, e.type, e.created_at,
+                  (SELECT count(*) FROM deliveries d WHERE d.event_id = e.id) AS deliveries
            FROM idempotency_keys k JOIN events e ON e.id = k.event_id WHERE k.key = $1"#,
     )
     .bind(key)
     .fetch_optional(pool)
     .await?;
-    let (uuid, event_type, created_at, deliveries) = row.ok_or(AppError::Conflict(
+    let earlier = row.ok_or(AppError::Conflict(
         "this idempotency key belongs to an event that has been removed by retention".into(),
     ))?;
     Ok(Published {
-        id: crate::domain::ids::event_ref(uuid),
-        event_type,
-        created_at,
-        deliveries,
+        id: event_ref(earlier.id),
+        event_type: earlier.event_type,
+        created_at: earlier.created_at,
+        deliveries: earlier.deliveries,
         created: false,
-        uuid,
+        uuid: earlier.id,
     })
+}
+
+/// One event as consumers poll it: `data` is the producer's JSON, byte for byte.
+#[derive(Debug, Serialize)]
+pub struct EventItem {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub created_at: DateTime<Utc>,
+    pub data: Box<RawValue>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventList {
+    pub data: Vec<EventItem>,
+    /// Pass as `after` to get the next page.
+    pub next_after: Option<String>,
+}
+
+/// Events oldest first after the event `after` (`evt_…`), or the newest page without it;
+/// `limit` is kept between 1 and 500 (50 when absent).
+pub async fn list(
+    pool: &PgPool,
+    after: Option<&str>,
+    event_type: Option<&str>,
+    limit: Option<i64>,
+) -> Result<EventList, AppError> {
+    let limit = limit.unwrap_or(50).clamp(1, 500);
+    let after = match after {
+        Some(text) => Some(
+            parse_event_ref(text)
+                .ok_or_else(|| AppError::field("after", "must be an event id (evt_…)"))?,
+        ),
+        None => None,
+    };
+    let rows = db::events::after(pool, after, event_type, limit).await?;
+    let next_after = rows.last().map(|e| event_ref(e.id));
+    let data = rows
+        .into_iter()
+        .map(|e| EventItem {
+            id: event_ref(e.id),
+            data: envelope_data(&e.body),
+            event_type: e.event_type,
+            created_at: e.created_at,
+        })
+        .collect();
+    Ok(EventList { data, next_after })
+}
+
+/// The `data` member of a stored envelope, as raw JSON.
+fn envelope_data(body: &str) -> Box<RawValue> {
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        data: &'a RawValue,
+    }
+    serde_json::from_str::<Envelope>(body)
+        .map(|e| e.data.to_owned())
+        .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"))
 }

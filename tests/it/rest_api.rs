@@ -1,9 +1,7 @@
 //! The REST API over real HTTP: API-key auth, publishing with idempotency, clear JSON errors
 //! that leave nothing half-written, polling, delivery lookup and retry.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use herald::server::db;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -40,19 +38,13 @@ async fn publishing_needs_a_live_api_key(pool: PgPool) {
 
     let (id, key) = db::api_keys::create(&pool, "producer", None).await.unwrap();
     let ok = app
-        .api(Method::POST, "/api/v1/events", &key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+        .send_json(Method::POST, "/api/v1/events", &key, &body)
+        .await;
     assert_eq!(ok.status(), StatusCode::CREATED);
     db::api_keys::revoke(&pool, id).await.unwrap();
     let revoked = app
-        .api(Method::POST, "/api/v1/events", &key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+        .send_json(Method::POST, "/api/v1/events", &key, &body)
+        .await;
     assert_eq!(revoked.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(count(&pool, "events").await, 1);
 }
@@ -69,11 +61,8 @@ async fn publishing_fans_out_to_subscribed_endpoints_once_per_idempotency_key(po
     let key = api_key(&pool).await;
     let body = json!({ "type": "user.created", "data": { "b": 1, "a": 2 }, "idempotency_key": "order-42" });
     let first = app
-        .api(Method::POST, "/api/v1/events", &key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+        .send_json(Method::POST, "/api/v1/events", &key, &body)
+        .await;
     assert_eq!(first.status(), StatusCode::CREATED);
     let first: Value = first.json().await.unwrap();
     assert_eq!(
@@ -81,11 +70,8 @@ async fn publishing_fans_out_to_subscribed_endpoints_once_per_idempotency_key(po
         "only the endpoint subscribed to user.created"
     );
     let again = app
-        .api(Method::POST, "/api/v1/events", &key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+        .send_json(Method::POST, "/api/v1/events", &key, &body)
+        .await;
     assert_eq!(again.status(), StatusCode::OK);
     let again: Value = again.json().await.unwrap();
     assert_eq!(again["id"], first["id"]);
@@ -153,11 +139,8 @@ async fn events_can_be_polled_after_a_cursor(pool: PgPool) {
     let key = api_key(&pool).await;
     for n in 0..3 {
         let body = json!({ "type": "user.created", "data": { "n": n } });
-        app.api(Method::POST, "/api/v1/events", &key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        app.send_json(Method::POST, "/api/v1/events", &key, &body)
+            .await;
     }
     let page: Value = app.get_json("/api/v1/events?limit=2", &key).await;
     let newest: Vec<i64> = page["data"]
@@ -182,10 +165,8 @@ async fn events_can_be_polled_after_a_cursor(pool: PgPool) {
         .collect();
     assert_eq!(later, vec![1, 2]);
     let bad = app
-        .api(Method::GET, "/api/v1/events?after=nonsense", &key)
-        .send()
-        .await
-        .unwrap();
+        .send(Method::GET, "/api/v1/events?after=nonsense", &key)
+        .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -201,14 +182,12 @@ async fn a_delivery_can_be_read_and_retried(pool: PgPool) {
     assert_eq!(detail["endpoint_name"], "Orders");
 
     let retry = app
-        .api(
+        .send(
             Method::POST,
             &format!("/api/v1/deliveries/{delivery}/retry"),
             &key,
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(retry.status(), StatusCode::ACCEPTED);
     let (status, trigger): (String, Option<String>) =
         sqlx::query_as("SELECT status, queued_trigger FROM deliveries")
@@ -226,20 +205,16 @@ async fn a_delivery_can_be_read_and_retried(pool: PgPool) {
     assert_eq!(audit, "delivery.retry");
 
     let missing = app
-        .api(
+        .send(
             Method::POST,
             &format!("/api/v1/deliveries/{}/retry", uuid::Uuid::now_v7()),
             &key,
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let garbage = app
-        .api(Method::GET, "/api/v1/deliveries/not-a-uuid", &key)
-        .send()
-        .await
-        .unwrap();
+        .send(Method::GET, "/api/v1/deliveries/not-a-uuid", &key)
+        .await;
     assert_eq!(garbage.status(), StatusCode::NOT_FOUND);
 }
 
@@ -315,39 +290,41 @@ async fn every_documented_route_exists_and_requires_a_key(pool: PgPool) {
 async fn webhooks_can_be_managed_over_rest(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let key = api_key(&pool).await;
-    let created = app.api(Method::POST, "/api/v1/webhooks", &key)
-        .json(&json!({ "name": "Billing", "url": "https://billing.example.com/hooks", "event_types": ["payment.failed"], "custom_headers": [["X-Tenant", "acme"]] }))
-        .send()
-        .await
-        .unwrap();
+    let created = app.send_json(Method::POST, "/api/v1/webhooks", &key, &json!({ "name": "Billing", "url": "https://billing.example.com/hooks", "event_types": ["payment.failed"], "custom_headers": [["X-Tenant", "acme"]] })).await;
     assert_eq!(created.status(), StatusCode::CREATED);
     let created: Value = created.json().await.unwrap();
     assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
     let id = created["id"].as_str().unwrap().to_string();
 
     let duplicate = app
-        .api(Method::POST, "/api/v1/webhooks", &key)
-        .json(&json!({ "name": "billing", "url": "https://other.example.com" }))
-        .send()
-        .await
-        .unwrap();
+        .send_json(
+            Method::POST,
+            "/api/v1/webhooks",
+            &key,
+            &json!({ "name": "billing", "url": "https://other.example.com" }),
+        )
+        .await;
     assert_eq!(duplicate.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let error: Value = duplicate.json().await.unwrap();
     assert_eq!(error["error"]["fields"][0]["field"], "name");
 
     let reserved = app
-        .api(Method::PATCH, &format!("/api/v1/webhooks/{id}"), &key)
-        .json(&json!({ "custom_headers": [["Content-Type", "text/plain"]] }))
-        .send()
-        .await
-        .unwrap();
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/webhooks/{id}"),
+            &key,
+            &json!({ "custom_headers": [["Content-Type", "text/plain"]] }),
+        )
+        .await;
     assert_eq!(reserved.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let patched: Value = app
-        .api(Method::PATCH, &format!("/api/v1/webhooks/{id}"), &key)
-        .json(&json!({ "enabled": false, "description": "paused" }))
-        .send()
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/webhooks/{id}"),
+            &key,
+            &json!({ "enabled": false, "description": "paused" }),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -361,14 +338,12 @@ async fn webhooks_can_be_managed_over_rest(pool: PgPool) {
     );
 
     let rotated: Value = app
-        .api(
+        .send(
             Method::POST,
             &format!("/api/v1/webhooks/{id}/rotate-secret"),
             &key,
         )
-        .send()
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -384,16 +359,12 @@ async fn webhooks_can_be_managed_over_rest(pool: PgPool) {
         .unwrap();
     assert_eq!(bad_json.status(), StatusCode::BAD_REQUEST);
     let deleted = app
-        .api(Method::DELETE, &format!("/api/v1/webhooks/{id}"), &key)
-        .send()
-        .await
-        .unwrap();
+        .send(Method::DELETE, &format!("/api/v1/webhooks/{id}"), &key)
+        .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let gone = app
-        .api(Method::GET, &format!("/api/v1/webhooks/{id}"), &key)
-        .send()
-        .await
-        .unwrap();
+        .send(Method::GET, &format!("/api/v1/webhooks/{id}"), &key)
+        .await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
     let actions: Vec<String> =
         sqlx::query_scalar("SELECT action FROM audit_log ORDER BY created_at")

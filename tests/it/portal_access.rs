@@ -1,9 +1,7 @@
 //! The portal over real HTTP against a real PostgreSQL: sign-in, sessions and the role guard
 //! on pages and on server functions.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use herald::domain::role::Role;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN};
@@ -17,13 +15,7 @@ async fn anonymous_visitors_are_sent_to_login(pool: PgPool) {
     let location = response.headers()[LOCATION].to_str().unwrap();
     assert_eq!(location, "/login?next=%2Fadmin%2Fwebhook-deliveries");
 
-    let call = app
-        .client
-        .post(app.url("/api/delivery_log"))
-        .form(&[("view", "")])
-        .send()
-        .await
-        .unwrap();
+    let call = app.call("delivery_log", &[("view", "")], None).await;
     assert_eq!(call.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -96,13 +88,8 @@ async fn members_are_refused_pages_and_server_functions(pool: PgPool) {
     );
 
     let call = app
-        .client
-        .post(app.url("/api/delivery_log"))
-        .form(&[("view", "")])
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
+        .call("delivery_log", &[("view", "")], Some(&cookie))
+        .await;
     assert_eq!(call.status(), StatusCode::FORBIDDEN);
     assert!(!call.text().await.unwrap().contains("Secret endpoint"));
 
@@ -154,13 +141,8 @@ async fn signing_out_ends_the_session(pool: PgPool) {
         .unwrap();
     assert_eq!(sessions, 0);
     let call = app
-        .client
-        .post(app.url("/api/delivery_log"))
-        .form(&[("view", "")])
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
+        .call("delivery_log", &[("view", "")], Some(&cookie))
+        .await;
     assert_eq!(call.status(), StatusCode::UNAUTHORIZED);
 }
 

@@ -2,13 +2,13 @@
 //! receiver, and the receiver's own ceiling with a plain HTTP load loop, then prints a table.
 //! Run it on a scratch database (scripts/bench.sh makes a fresh one).
 
-use super::config::BenchArgs;
-use super::crypto::SecretBox;
-use super::dispatcher::Dispatcher;
-use super::dispatcher::send::Sender;
-use super::publish::{PublishRequest, publish};
 use super::receiver::Receiver;
 use crate::domain::signing::secret_from_key;
+use crate::server::config::BenchArgs;
+use crate::server::crypto::SecretBox;
+use crate::server::dispatcher::Dispatcher;
+use crate::server::dispatcher::send::Sender;
+use crate::server::service::events::{PublishRequest, publish};
 use anyhow::Context;
 use serde_json::value::RawValue;
 use sqlx::PgPool;

@@ -3,9 +3,9 @@
 //! server function (its page query and the rows rendered as HTML) for each filter, search and
 //! sort and prints p50/p95 with the plan's index use.
 
-use super::db;
 use crate::domain::log_query::LogQuery;
-use crate::ui::pages::deliveries::render_log;
+use crate::server::db;
+use crate::ui::pages::deliveries::fragment::render;
 use anyhow::Context;
 use chrono::Utc;
 use sqlx::PgPool;
@@ -187,7 +187,7 @@ async fn time_page(
         // What the log's server function does: read the page and render its rows as HTML.
         let page = db::log::page(pool, query, Utc::now()).await?;
         rows = page.rows.len();
-        std::hint::black_box(render_log(query, page, None));
+        std::hint::black_box(render(query, page, None));
         times.push(started.elapsed());
     }
     Ok((

@@ -1,6 +1,5 @@
 //! Shared helpers for the integration tests: a real Herald router on a loopback port, users,
 //! sign-in over HTTP, and small fixtures written with plain SQL.
-#![allow(dead_code)]
 
 use herald::domain::role::Role;
 use herald::server::crypto::SecretBox;
@@ -14,7 +13,6 @@ use uuid::Uuid;
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
-    pub pool: PgPool,
 }
 
 impl TestApp {
@@ -25,6 +23,40 @@ impl TestApp {
     /// A REST API request to `path`, authenticated with the API key `key`.
     pub fn api(&self, method: reqwest::Method, path: &str, key: &str) -> reqwest::RequestBuilder {
         self.client.request(method, self.url(path)).bearer_auth(key)
+    }
+
+    /// A REST API request without a body; its response.
+    pub async fn send(&self, method: reqwest::Method, path: &str, key: &str) -> reqwest::Response {
+        self.api(method, path, key).send().await.unwrap()
+    }
+
+    /// A REST API request with a JSON body; its response.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.api(method, path, key).json(body).send().await.unwrap()
+    }
+
+    /// Calls a server function as a form post (as a page's script does), with an optional
+    /// session cookie.
+    pub async fn call(
+        &self,
+        function: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(self.url(&format!("/api/{function}")))
+            .form(form);
+        if let Some(cookie) = cookie {
+            request = request.header(reqwest::header::COOKIE, cookie);
+        }
+        request.send().await.unwrap()
     }
 
     /// GETs `path` from the REST API with the API key `key`; the JSON body.
@@ -74,7 +106,6 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
     TestApp {
         base: format!("http://{addr}"),
         client,
-        pool,
     }
 }
 

@@ -1,17 +1,16 @@
 //! The dispatcher end to end: real PostgreSQL, real HTTP to receivers on loopback.
 
-mod common;
-
 use herald::domain::attempt::Trigger;
 use herald::domain::net::Cidr;
 use herald::domain::retry::RetryPolicy;
 use herald::domain::role::Role;
 use herald::domain::signing::secret_from_key;
 use herald::server::crypto::SecretBox;
+use herald::server::db::deliveries::queue_attempt;
 use herald::server::dispatcher::send::Sender;
-use herald::server::dispatcher::{DispatchConfig, Dispatcher, StepOutcome, claim, manual};
-use herald::server::publish::{PublishRequest, publish};
-use herald::server::receiver::{Mode, ModeKind, Receiver};
+use herald::server::dispatcher::{DispatchConfig, Dispatcher, StepOutcome, claim};
+use herald::server::service::events::{PublishRequest, publish};
+use herald::tools::receiver::{Mode, ModeKind, Receiver};
 use serde_json::value::RawValue;
 use sqlx::PgPool;
 use std::time::Duration;
@@ -409,7 +408,7 @@ async fn two_dispatchers_never_send_a_delivery_twice(pool: PgPool) {
 
 #[sqlx::test]
 async fn manual_retries_record_their_trigger_and_user(pool: PgPool) {
-    common::create_user(&pool, "ada@example.com", "analytical-engine", Role::Admin).await;
+    crate::helpers::create_user(&pool, "ada@example.com", "analytical-engine", Role::Admin).await;
     let user: Uuid = sqlx::query_scalar("SELECT id FROM users")
         .fetch_one(&pool)
         .await
@@ -422,7 +421,7 @@ async fn manual_retries_record_their_trigger_and_user(pool: PgPool) {
         .await
         .unwrap();
     assert!(
-        manual::retry(&pool, delivery, Trigger::Manual, Some(user))
+        queue_attempt(&pool, delivery, Trigger::Manual, Some(user))
             .await
             .unwrap()
     );
@@ -436,7 +435,7 @@ async fn manual_retries_record_their_trigger_and_user(pool: PgPool) {
     assert_eq!(last, ("manual".into(), Some(user), Some(200)));
     assert_eq!(delivery_state(&pool).await.0, "succeeded");
     assert!(
-        !manual::retry(&pool, Uuid::now_v7(), Trigger::Manual, None)
+        !queue_attempt(&pool, Uuid::now_v7(), Trigger::Manual, None)
             .await
             .unwrap(),
         "unknown delivery"
@@ -450,7 +449,7 @@ async fn a_failed_manual_attempt_ends_the_delivery(pool: PgPool) {
         .fetch_one(&pool)
         .await
         .unwrap();
-    manual::retry(&pool, delivery, Trigger::Manual, None)
+    queue_attempt(&pool, delivery, Trigger::Manual, None)
         .await
         .unwrap();
     drain(&dispatcher).await;

@@ -1,0 +1,48 @@
+//! REST API keys: list, create (the key is returned once), revoke.
+
+use super::Actor;
+use crate::domain::admin::ApiKeyView;
+use crate::error::AppError;
+use crate::server::db;
+use crate::server::state::AppState;
+use serde_json::json;
+use uuid::Uuid;
+
+pub async fn list(state: &AppState) -> Result<Vec<ApiKeyView>, AppError> {
+    Ok(db::admin::api_keys(&state.pool).await?)
+}
+
+/// Creates a key named `name` and returns it: the only time it exists in clear.
+pub async fn create(state: &AppState, actor: &Actor, name: &str) -> Result<String, AppError> {
+    let name = valid_name(name)?;
+    let (_, key) = db::api_keys::create(&state.pool, name, actor.user_id).await?;
+    db::audit::record(&state.pool, actor, "api_key.create", name, json!({})).await?;
+    Ok(key)
+}
+
+/// A key's name: 1 to 100 characters once trimmed.
+pub fn valid_name(name: &str) -> Result<&str, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::field(
+            "name",
+            "Name the key (1 to 100 characters)",
+        ));
+    }
+    Ok(name)
+}
+
+pub async fn revoke(state: &AppState, actor: &Actor, id: Uuid) -> Result<(), AppError> {
+    if !db::api_keys::revoke(&state.pool, id).await? {
+        return Err(AppError::NotFound("API key".into()));
+    }
+    db::audit::record(
+        &state.pool,
+        actor,
+        "api_key.revoke",
+        &id.to_string(),
+        json!({}),
+    )
+    .await?;
+    Ok(())
+}

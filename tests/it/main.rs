@@ -1,0 +1,11 @@
+//! Herald's integration tests, one binary (so leptos, sqlx and axum link once): real
+//! PostgreSQL (`#[sqlx::test]` gives each test a fresh, migrated database) and real HTTP on
+//! loopback. One module per area.
+
+mod auth;
+mod cli;
+mod dispatcher;
+mod helpers;
+mod portal_access;
+mod rest_api;
+mod schema;
