@@ -18,6 +18,9 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // Scripts run only from this origin or with this page's nonce (see server::http).
+    #[cfg(feature = "ssr")]
+    crate::server::http::set_page_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

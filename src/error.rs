@@ -43,6 +43,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("Too many attempts, try again in a minute")]
     RateLimited,
+    /// A request body over the server's limit (in bytes).
+    #[error("The request body is over the {0}-byte limit")]
+    PayloadTooLarge(usize),
     #[error("Something went wrong on the server; the details are in its log")]
     Internal,
     /// Raised in the browser: the request did not reach the server or its answer was unreadable.
@@ -88,6 +91,7 @@ impl AppError {
             AppError::Validation(_) => 422,
             AppError::BadRequest(_) => 400,
             AppError::RateLimited => 429,
+            AppError::PayloadTooLarge(_) => 413,
             AppError::Internal => 500,
             AppError::Transport(_) => 502,
         }

@@ -24,10 +24,16 @@ pub enum FailureClass {
     SsrfBlocked,
     /// The endpoint refused the payload as too large (413).
     BodyTooLarge,
+    /// The answer was not HTTP Herald can read: a status line of garbage, a NUL byte in a
+    /// header, more headers than allowed.
+    InvalidResponse,
+    /// The attempt happened, but its result could not be stored as received (the delivery is
+    /// failed for an admin to retry, not sent again blindly).
+    Unrecordable,
 }
 
 impl FailureClass {
-    pub const ALL: [FailureClass; 8] = [
+    pub const ALL: [FailureClass; 10] = [
         FailureClass::HttpStatus,
         FailureClass::Timeout,
         FailureClass::Connect,
@@ -36,6 +42,8 @@ impl FailureClass {
         FailureClass::Redirect,
         FailureClass::SsrfBlocked,
         FailureClass::BodyTooLarge,
+        FailureClass::InvalidResponse,
+        FailureClass::Unrecordable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +56,8 @@ impl FailureClass {
             FailureClass::Redirect => "redirect",
             FailureClass::SsrfBlocked => "ssrf_blocked",
             FailureClass::BodyTooLarge => "body_too_large",
+            FailureClass::InvalidResponse => "invalid_response",
+            FailureClass::Unrecordable => "unrecordable",
         }
     }
 

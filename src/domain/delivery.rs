@@ -150,7 +150,8 @@ pub struct AttemptProgress {
     pub due: bool,
 }
 
-/// One attempt as the detail page and the REST API show it.
+/// One attempt as the detail page and the REST API show it. What the receiver sent is shown
+/// readably (see [`readable`](super::attempt::readable)): text as text, anything else escaped.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AttemptView {
     pub id: Uuid,
@@ -164,8 +165,13 @@ pub struct AttemptView {
     pub request_headers: Vec<(String, String)>,
     pub response_status: Option<i16>,
     pub response_headers: Vec<(String, String)>,
+    /// The body (its first 64 KiB) as readable text.
     pub response_body: Option<String>,
     pub response_body_truncated: bool,
+    /// The body is not plain text (invalid UTF-8, NUL or other control bytes): the text above
+    /// escapes those bytes, and `response_body_base64` holds the bytes themselves.
+    pub response_body_binary: bool,
+    pub response_body_base64: Option<String>,
     pub error_class: Option<String>,
     pub error_message: Option<String>,
 }

@@ -19,6 +19,31 @@ pub fn envelope(id: Uuid, event_type: &str, created_at: DateTime<Utc>, data_json
     )
 }
 
+/// The deepest nesting of arrays and objects in a JSON text (brackets inside strings do not
+/// count). Producers' data deeper than [`MAX_NESTING`] is refused: many consumers (and
+/// serde_json itself) stop at that depth, so such an event could be stored but not read.
+pub fn nesting_depth(json: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for byte in json.bytes() {
+        match (in_string, escaped, byte) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => in_string = false,
+            (true, false, _) => {}
+            (false, _, b'"') => in_string = true,
+            (false, _, b'[' | b'{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (false, _, b']' | b'}') => depth = depth.saturating_sub(1),
+            (false, _, _) => {}
+        }
+    }
+    deepest
+}
+
+pub const MAX_NESTING: usize = 128;
+
 /// Event type names: dot-separated lower-case segments, at least two (`user.created`).
 pub fn is_valid_type_name(name: &str) -> bool {
     let segments: Vec<&str> = name.split('.').collect();
@@ -49,6 +74,17 @@ mod tests {
         );
         let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(parsed["data"]["a"][1], 3);
+    }
+
+    #[test]
+    fn nesting_counts_brackets_outside_strings_only() {
+        assert_eq!(nesting_depth(r#"{"a":[1,{"b":[]}]}"#), 4);
+        assert_eq!(nesting_depth(r#"{"s":"[[[{{{\"]]]"}"#), 1);
+        assert_eq!(nesting_depth("7"), 0);
+        assert_eq!(
+            nesting_depth(&format!("{}{}", "[".repeat(500), "]".repeat(500))),
+            500
+        );
     }
 
     #[test]

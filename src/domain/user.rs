@@ -16,10 +16,13 @@ pub struct CurrentUser {
 pub fn normalize_email(input: &str) -> Option<String> {
     let email = input.trim().to_lowercase();
     let (local, domain) = email.split_once('@')?;
+    // No quoting, comments or brackets: an address is a plain local@domain.
+    let plain = |c: char| !c.is_whitespace() && !c.is_control() && !"<>()[]\\,;:\"".contains(c);
     let plausible = !local.is_empty()
         && !domain.is_empty()
         && !domain.starts_with('.')
-        && !email.chars().any(char::is_whitespace)
+        && !domain.contains('@')
+        && email.chars().all(plain)
         && email.len() <= 254;
     plausible.then_some(email)
 }
@@ -48,6 +51,9 @@ mod tests {
         assert_eq!(normalize_email("no-at-sign"), None);
         assert_eq!(normalize_email("@example.com"), None);
         assert_eq!(normalize_email("a b@example.com"), None);
+        assert_eq!(normalize_email("x<svg/onload=alert(1)>@example.com"), None);
+        assert_eq!(normalize_email("\"a\"@example.com"), None);
+        assert_eq!(normalize_email("a@b@example.com"), None);
     }
 
     #[test]

@@ -227,7 +227,7 @@ impl DispatchArgs {
         Ok(crate::server::dispatcher::DispatchConfig {
             lanes: self.lanes.clamp(1, 64),
             batch_size: self.batch_size.clamp(1, 5_000),
-            lease: timeout * 3 + Duration::from_secs(30),
+            lease_margin: Duration::from_secs(5),
             timeout,
             policy: RetryPolicy {
                 schedule,

@@ -165,7 +165,43 @@ pub fn router(state: AppState, portal: bool, demo: bool) -> Router {
             crate::tools::receiver::Receiver::new(None, true).router(),
         );
     }
-    app
+    security_headers(app)
+}
+
+/// The Content-Security-Policy of a portal page: scripts only from this origin, plus the
+/// inline loader and data scripts Leptos marks with this response's nonce; wasm compiled by
+/// the page (`'wasm-unsafe-eval'`); nothing may frame the portal. Called while the page's
+/// shell renders, before the first byte is sent.
+pub fn set_page_security_policy() {
+    let nonce = leptos::nonce::use_nonce();
+    let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
+    let (Some(nonce), Some(response)) = (nonce, response) else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&policy) {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// Headers every response carries: no MIME sniffing, no referrer to other sites, and — for
+/// anything that is not a page with its own policy — a CSP that allows nothing to run or
+/// frame it.
+fn security_headers(app: Router) -> Router {
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let fixed = |name, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, header::HeaderValue::from_static(value))
+    };
+    app.layer(fixed(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(fixed(header::REFERRER_POLICY, "same-origin"))
+        .layer(fixed(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
 }
 
 /// Refuses cross-site writes (server functions are POSTs): a browser sends `Origin` on every

@@ -35,7 +35,7 @@ pub fn render() -> String {
 
 pub fn record_batch(batch: &Batch) {
     for attempt in &batch.attempts {
-        let outcome = attempt.error_class.unwrap_or("success");
+        let outcome = attempt.error_class.map_or("success", |c| c.as_str());
         metrics::counter!("herald_attempts_total", "outcome" => outcome).increment(1);
         if attempt.attempt_number == 1 {
             // Time from publish (the delivery id is a UUID v7 stamped at publish) to first attempt.

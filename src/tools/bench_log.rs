@@ -81,7 +81,7 @@ pub async fn generate(pool: &PgPool, deliveries: i64) -> anyhow::Result<()> {
                request_url, request_headers, response_status, response_body, error_class, error_message)
            SELECT d.id, d.id, 1, 'auto', d.created_at + interval '80 milliseconds', d.last_duration_ms,
                   'https://hooks.example.com/herald', '[["content-type","application/json"]]', d.last_response_status,
-                  CASE WHEN d.last_response_status IS NOT NULL THEN '{"ok":true}' END, d.last_error_class,
+                  CASE WHEN d.last_response_status IS NOT NULL THEN convert_to('{"ok":true}', 'UTF8') END, d.last_error_class,
                   CASE WHEN d.last_error_class IS NOT NULL THEN 'bench' END
            FROM deliveries d WHERE d.status <> 'pending'"#,
     )

@@ -26,7 +26,7 @@ fn config() -> DispatchConfig {
     DispatchConfig {
         lanes: 1,
         batch_size: 100,
-        lease: Duration::from_secs(30),
+        lease_margin: Duration::from_millis(400),
         timeout: Duration::from_millis(800),
         policy: RetryPolicy {
             schedule: vec![Duration::from_secs(1), Duration::from_secs(2)],
@@ -345,32 +345,109 @@ async fn internal_addresses_are_refused(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn a_dead_workers_lease_expires_and_the_delivery_is_sent(pool: PgPool) {
+async fn a_lease_is_the_longest_timeout_plus_a_margin(pool: PgPool) {
+    let (_receiver, url) = receiver().await;
+    let slow = endpoint(&pool, &url).await;
+    publish_one(&pool, "{}").await;
+    let defaults = DispatchConfig::default();
+    let (timeout, margin) = (defaults.timeout, defaults.lease_margin);
+    let now = chrono::Utc::now();
+    let claimed = claim::claim(&pool, 10, timeout, margin).await.unwrap();
+    let lease = (claimed[0].lease - now).num_milliseconds();
+    assert!(
+        (14_500..=15_500).contains(&lease),
+        "10 s timeout + 5 s margin: a dead process's deliveries wait 15 s, not {lease} ms"
+    );
+
+    sqlx::query("UPDATE endpoints SET timeout_ms = 30000 WHERE id = $1")
+        .bind(slow)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE deliveries SET next_attempt_at = now()")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let claimed = claim::claim(&pool, 10, timeout, margin).await.unwrap();
+    let lease = (claimed[0].lease - now).num_milliseconds();
+    assert!(
+        (34_500..=35_500).contains(&lease),
+        "the endpoint's own 30 s timeout sets the lease: {lease} ms"
+    );
+}
+
+#[sqlx::test]
+async fn a_dead_workers_deliveries_are_sent_when_its_lease_ends(pool: PgPool) {
     let (receiver, url) = receiver().await;
     endpoint(&pool, &url).await;
     for n in 0..5 {
         publish_one(&pool, &format!("{{\"n\":{n}}}")).await;
     }
-    // A worker claims everything with a short lease, then dies without sending.
-    let claimed = claim::claim(&pool, 100, Duration::from_millis(800))
+    // A worker claims everything, then dies without sending.
+    let config = config();
+    let claimed_at = std::time::Instant::now();
+    let claimed = claim::claim(&pool, 100, config.timeout, config.lease_margin)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 5);
-    let survivor = dispatcher(&pool, config(), true);
-    assert_eq!(
-        survivor.step().await.unwrap(),
-        StepOutcome::Idle,
-        "leased rows are not taken"
-    );
-    tokio::time::sleep(Duration::from_millis(900)).await;
-    drain(&survivor).await;
-    assert_eq!(receiver.received().len(), 5);
+    let lease = config.timeout + config.lease_margin;
+
+    // Another process's dispatcher, running its own loop, sends them once the lease ends.
+    let survivor = dispatcher(&pool, config, true);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(survivor.run(stopped));
+    let deadline = claimed_at + lease + Duration::from_secs(5);
+    while receiver.received().len() < 5 && std::time::Instant::now() < deadline {
+        assert!(
+            receiver.received().is_empty() || claimed_at.elapsed() >= lease,
+            "sent while the dead worker's lease still held"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let took = claimed_at.elapsed();
+    stop.send(true).unwrap();
+    running.await.unwrap().unwrap();
+    assert_eq!(receiver.received().len(), 5, "all sent within {took:?}");
+    assert!(took >= lease, "not before the lease ended ({took:?})");
     let open: i64 =
         sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE status <> 'succeeded'")
             .fetch_one(&pool)
             .await
             .unwrap();
     assert_eq!(open, 0);
+}
+
+#[sqlx::test]
+async fn a_late_result_does_not_overwrite_a_newer_claim(pool: PgPool) {
+    let (receiver, url) = receiver().await;
+    endpoint(&pool, &url).await;
+    publish_one(&pool, "{}").await;
+    let config = config();
+    // A first claim, then the lease is taken over (as another process would after expiry).
+    let first = claim::claim(&pool, 10, config.timeout, config.lease_margin)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE deliveries SET next_attempt_at = now() + interval '1 hour'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    // The first claimer's result arrives late: its attempt is kept, the delivery is not changed.
+    let batch = herald::server::dispatcher::record::Batch {
+        updates: vec![herald::server::dispatcher::record::DeliveryUpdate {
+            id: first[0].delivery_id,
+            status: herald::domain::delivery::DeliveryStatus::Succeeded,
+            attempt_count: 1,
+            next_attempt_at: None,
+            lease: first[0].lease,
+        }],
+        ..Default::default()
+    };
+    herald::server::dispatcher::record::write(&pool, &batch, config.disable_after)
+        .await
+        .unwrap();
+    assert_eq!(delivery_state(&pool).await.0, "pending");
+    assert!(receiver.received().is_empty());
 }
 
 #[sqlx::test]

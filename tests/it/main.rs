@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod dispatcher;
 mod helpers;
+mod hostile;
 mod portal_access;
 mod rest_api;
 mod schema;

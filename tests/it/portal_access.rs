@@ -316,3 +316,56 @@ async fn paging_back_to_the_newest_rows_is_the_live_first_page(pool: PgPool) {
             .contains(r#"data-live="true""#)
     );
 }
+
+#[sqlx::test]
+async fn pages_carry_a_script_policy_that_their_own_scripts_satisfy(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let page = get_page(&app, "/login", None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let header = |name: &str| {
+        page.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let policy = header("content-security-policy");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("referrer-policy"), "same-origin");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(policy.contains("'wasm-unsafe-eval'"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in script-src")
+        .to_string();
+    let html = page.text().await.unwrap();
+    let scripts = html.matches("<script").count();
+    assert!(scripts > 0);
+    assert_eq!(
+        html.matches(&format!("<script nonce=\"{nonce}\"")).count()
+            + html
+                .matches(&format!("<script type=\"module\" nonce=\"{nonce}\""))
+                .count(),
+        scripts,
+        "every inline script carries this response's nonce"
+    );
+    let second = get_page(&app, "/login", None).await;
+    let other = second.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(!other.contains(&nonce), "a fresh nonce per response");
+
+    // Whatever is not a page may not run anything at all.
+    let api = app
+        .client
+        .get(app.url("/api/v1/webhooks"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        api.headers()["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+}

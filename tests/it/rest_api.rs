@@ -381,3 +381,77 @@ async fn webhooks_can_be_managed_over_rest(pool: PgPool) {
         ]
     );
 }
+
+#[sqlx::test]
+async fn hostile_payloads_are_stored_exactly_or_refused_clearly(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let key = api_key(&pool).await;
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let big = format!("\"{}\"", "x".repeat(1024 * 1024));
+    let cases: [(&str, &str, StatusCode); 6] = [
+        ("NUL escape", r#"{"s":"a\u0000b"}"#, StatusCode::CREATED),
+        (
+            "lone surrogate",
+            r#"{"s":"\ud800 and \udfff"}"#,
+            StatusCode::CREATED,
+        ),
+        (
+            "duplicate keys",
+            r#"{"a":1,"a":2,"a":{"a":3}}"#,
+            StatusCode::CREATED,
+        ),
+        (
+            "controls escaped",
+            r#"{"s":"\u001b[31m\u2028\u202e"}"#,
+            StatusCode::CREATED,
+        ),
+        (
+            "10,000 levels of nesting",
+            &deep,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        ("a 1 MiB string", &big, StatusCode::PAYLOAD_TOO_LARGE),
+    ];
+    for (what, data, expected) in cases {
+        let body = format!(r#"{{"type":"user.created","data":{data}}}"#);
+        let response = app
+            .api(Method::POST, "/api/v1/events", &key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), expected, "{what}");
+        let answer: Value = response.json().await.unwrap();
+        if expected != StatusCode::CREATED {
+            assert!(answer["error"]["message"].is_string(), "{what}: {answer}");
+            continue;
+        }
+        // Stored and given back byte for byte.
+        let stored: String = sqlx::query_scalar("SELECT body FROM events WHERE id = $1")
+            .bind(herald::domain::ids::parse_event_ref(answer["id"].as_str().unwrap()).unwrap())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert!(
+            stored.ends_with(&format!(r#""data":{data}}}"#)),
+            "{what}: {stored}"
+        );
+    }
+    // A body far past the limit gets the same JSON answer, not the router's plain text.
+    let huge = vec![b'x'; 3 * 1024 * 1024];
+    let response = app
+        .api(Method::POST, "/api/v1/events", &key)
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["error"]["code"], "payload_too_large");
+    assert_eq!(
+        count(&pool, "events").await,
+        4,
+        "only the four accepted events"
+    );
+}

@@ -1,7 +1,7 @@
 //! Deliveries and their attempts as the portal and the REST API read them, and the writes an
 //! admin can ask for: a manual retry, a bulk retry's chunk, an endpoint's recovery.
 
-use crate::domain::attempt::Trigger;
+use crate::domain::attempt::{Trigger, header_pairs, readable};
 use crate::domain::delivery::{AttemptProgress, AttemptView, DeliveryRow};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -43,8 +43,8 @@ struct AttemptRecord {
     request_url: String,
     request_headers: Json<Vec<(String, String)>>,
     response_status: Option<i16>,
-    response_headers: Option<Json<Vec<(String, String)>>>,
-    response_body: Option<String>,
+    response_headers: Option<Vec<u8>>,
+    response_body: Option<Vec<u8>>,
     response_body_truncated: bool,
     error_class: Option<String>,
     error_message: Option<String>,
@@ -52,6 +52,14 @@ struct AttemptRecord {
 
 impl From<AttemptRecord> for AttemptView {
     fn from(r: AttemptRecord) -> Self {
+        use base64::Engine;
+        let body = r.response_body.as_deref().map(readable);
+        let binary = body.as_ref().is_some_and(|b| b.binary);
+        let base64 = r
+            .response_body
+            .as_deref()
+            .filter(|_| binary)
+            .map(|bytes| base64::engine::general_purpose::STANDARD.encode(bytes));
         AttemptView {
             id: r.id,
             attempt_number: r.attempt_number,
@@ -62,9 +70,15 @@ impl From<AttemptRecord> for AttemptView {
             request_url: r.request_url,
             request_headers: r.request_headers.0,
             response_status: r.response_status,
-            response_headers: r.response_headers.map(|h| h.0).unwrap_or_default(),
-            response_body: r.response_body,
+            response_headers: r
+                .response_headers
+                .as_deref()
+                .map(header_pairs)
+                .unwrap_or_default(),
+            response_body: body.map(|b| b.text),
             response_body_truncated: r.response_body_truncated,
+            response_body_binary: binary,
+            response_body_base64: base64,
             error_class: r.error_class,
             error_message: r.error_message,
         }

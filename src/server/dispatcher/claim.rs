@@ -4,10 +4,17 @@
 //! of dispatchers share the table without waiting on each other), move their `next_attempt_at`
 //! forward by the lease, commit. The HTTP requests happen after the commit. A dispatcher that
 //! dies leaves rows whose lease simply runs out, and another claims them again.
+//!
+//! The lease fits the work: the longest attempt timeout among the claimed deliveries'
+//! endpoints (the server's when none overrides it) plus a margin for recording. Nothing else
+//! waits between claim and send — capacity is taken before claiming and a rate-limited
+//! delivery is put off rather than waited for — so a live process always records before its
+//! lease ends, and a dead one's deliveries are due again one lease later (15 s by default).
 
 use crate::domain::attempt::Trigger;
 use crate::domain::signing::SignatureScheme;
 use crate::server::crypto::SecretBox;
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use sqlx::types::Json;
 use std::collections::HashMap;
@@ -21,6 +28,8 @@ pub struct Job {
     pub endpoint_id: Uuid,
     /// Attempts made before this one.
     pub attempts_before: i32,
+    /// The lease this claim wrote (`next_attempt_at`); results are written only under it.
+    pub lease: DateTime<Utc>,
     pub trigger: Trigger,
     pub triggered_by: Option<Uuid>,
 }
@@ -34,24 +43,38 @@ struct Claimed {
     attempt_count: i32,
     queued_trigger: Option<Trigger>,
     queued_by: Option<Uuid>,
+    next_attempt_at: DateTime<Utc>,
 }
 
-pub async fn claim(pool: &PgPool, limit: i64, lease: Duration) -> sqlx::Result<Vec<Job>> {
+/// Claims up to `limit` due deliveries for `timeout` (the server's attempt timeout; endpoints
+/// may set a longer one) plus `margin`.
+pub async fn claim(
+    pool: &PgPool,
+    limit: i64,
+    timeout: Duration,
+    margin: Duration,
+) -> sqlx::Result<Vec<Job>> {
     let rows: Vec<Claimed> = sqlx::query_as(
         r#"WITH due AS (
-               SELECT id FROM deliveries
+               SELECT id, endpoint_id FROM deliveries
                WHERE status IN ('pending', 'retrying') AND next_attempt_at <= now()
                ORDER BY next_attempt_at
                LIMIT $1
                FOR UPDATE SKIP LOCKED
+           ), longest AS (
+               SELECT max(e.timeout_ms) AS ms FROM endpoints e
+               WHERE e.id IN (SELECT endpoint_id FROM due)
            )
            UPDATE deliveries d
-           SET next_attempt_at = now() + make_interval(secs => $2)
+           SET next_attempt_at = now() + make_interval(
+                   secs => greatest((SELECT ms FROM longest) / 1000.0, $2) + $3)
            FROM due WHERE d.id = due.id
-           RETURNING d.id, d.event_id, d.endpoint_id, d.attempt_count, d.queued_trigger, d.queued_by"#,
+           RETURNING d.id, d.event_id, d.endpoint_id, d.attempt_count, d.queued_trigger, d.queued_by,
+                     d.next_attempt_at"#,
     )
     .bind(limit)
-    .bind(lease.as_secs_f64())
+    .bind(timeout.as_secs_f64())
+    .bind(margin.as_secs_f64())
     .fetch_all(pool)
     .await?;
     Ok(rows
@@ -61,6 +84,7 @@ pub async fn claim(pool: &PgPool, limit: i64, lease: Duration) -> sqlx::Result<V
             event_id: row.event_id,
             endpoint_id: row.endpoint_id,
             attempts_before: row.attempt_count,
+            lease: row.next_attempt_at,
             trigger: row.queued_trigger.unwrap_or(Trigger::Auto),
             triggered_by: row.queued_by,
         })

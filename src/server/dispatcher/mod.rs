@@ -1,5 +1,10 @@
 //! The dispatcher: PostgreSQL is the queue. Lanes claim due deliveries in batches, send them
 //! concurrently, and write the results back in one transaction per batch.
+//!
+//! At-least-once: a delivery is durable and leased by this process before it is sent (the
+//! claim commits first), and only a committed result stops it being sent again. A lane takes
+//! its share of the process's in-flight capacity before it claims, so nothing claimed ever
+//! waits for a slot, and the lease (see [`claim`]) covers the longest attempt plus a margin.
 
 pub mod claim;
 pub mod limits;
@@ -16,12 +21,12 @@ use crate::server::crypto::SecretBox;
 use claim::{EndpointConfig, Job};
 use limits::{Admission, Limits};
 use rand::Rng;
-use record::{AttemptRow, Batch, DeliveryUpdate};
+use record::{AttemptRow, Batch, Deferral, DeliveryUpdate};
 use send::{Sender, Sent};
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use uuid::Uuid;
 
 /// The channel publishers NOTIFY after committing new deliveries.
@@ -31,8 +36,8 @@ pub const WAKE_CHANNEL: &str = "herald_deliveries";
 pub struct DispatchConfig {
     pub lanes: usize,
     pub batch_size: i64,
-    /// How long a claim holds a delivery; longer than any attempt can take.
-    pub lease: Duration,
+    /// The lease is the longest attempt timeout in a claim plus this (for recording).
+    pub lease_margin: Duration,
     pub timeout: Duration,
     pub policy: RetryPolicy,
     /// Fallback poll when no notification arrives (and for scheduled retries).
@@ -48,7 +53,7 @@ impl Default for DispatchConfig {
         Self {
             lanes: 4,
             batch_size: 256,
-            lease: Duration::from_secs(60),
+            lease_margin: Duration::from_secs(5),
             timeout: Duration::from_secs(10),
             policy: RetryPolicy::default(),
             poll_interval: Duration::from_millis(500),
@@ -133,27 +138,51 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Claims one batch, sends it, records the results.
+    /// Claims one batch (as large as the free in-flight capacity allows), sends it, records
+    /// the results.
     pub async fn step(&self) -> anyhow::Result<StepOutcome> {
-        let jobs = claim::claim(&self.pool, self.config.batch_size, self.config.lease).await?;
+        let mut slots = self.free_slots().await;
+        let limit = i64::try_from(slots.len()).unwrap_or(i64::MAX);
+        let (timeout, margin) = (self.config.timeout, self.config.lease_margin);
+        let jobs = claim::claim(&self.pool, limit, timeout, margin).await?;
         if jobs.is_empty() {
             return Ok(StepOutcome::Idle);
         }
+        slots.truncate(jobs.len());
         let count = jobs.len();
-        let batch = self.process(jobs).await?;
+        let batch = self.process(jobs, slots).await?;
         record::write(&self.pool, &batch, self.config.disable_after).await?;
         crate::server::metrics::record_batch(&batch);
         Ok(StepOutcome::Dispatched(count))
     }
 
-    async fn process(&self, jobs: Vec<Job>) -> anyhow::Result<Batch> {
+    /// Up to a batch of in-flight slots: at least one (waiting for it if all are taken).
+    async fn free_slots(&self) -> Vec<OwnedSemaphorePermit> {
+        let mut slots = Vec::new();
+        if let Ok(first) = self.in_flight.clone().acquire_owned().await {
+            slots.push(first);
+        }
+        while (slots.len() as i64) < self.config.batch_size {
+            match self.in_flight.clone().try_acquire_owned() {
+                Ok(slot) => slots.push(slot),
+                Err(_) => break,
+            }
+        }
+        slots
+    }
+
+    async fn process(
+        &self,
+        jobs: Vec<Job>,
+        slots: Vec<OwnedSemaphorePermit>,
+    ) -> anyhow::Result<Batch> {
         let event_ids: Vec<Uuid> = jobs.iter().map(|j| j.event_id).collect();
         let endpoint_ids: Vec<Uuid> = jobs.iter().map(|j| j.endpoint_id).collect();
         let bodies = Arc::new(claim::event_bodies(&self.pool, &event_ids).await?);
         let endpoints = Arc::new(claim::endpoints(&self.pool, &endpoint_ids, &self.secrets).await?);
         let mut batch = Batch::default();
         let mut tasks = tokio::task::JoinSet::new();
-        for job in jobs {
+        for (job, global_slot) in jobs.into_iter().zip(slots) {
             let Some(endpoint) = endpoints
                 .get(&job.endpoint_id)
                 .filter(|e| e.accepts(job.trigger))
@@ -169,16 +198,17 @@ impl Dispatcher {
             let permit = match self.limits.admit(endpoint) {
                 Admission::Go(permit) => permit,
                 Admission::Wait(delay) => {
-                    batch
-                        .deferred
-                        .push((job.delivery_id, chrono::Utc::now() + chrono_delay(delay)));
+                    batch.deferred.push(Deferral {
+                        id: job.delivery_id,
+                        at: chrono::Utc::now() + chrono_delay(delay),
+                        lease: job.lease,
+                    });
                     continue;
                 }
             };
             let (this, endpoint, body) = (self.clone(), endpoint.clone(), body.clone());
             tasks.spawn(async move {
-                let _endpoint_slot = permit;
-                let _global_slot = this.in_flight.clone().acquire_owned().await;
+                let _slots = (permit, global_slot);
                 let sent = this.attempt(&job, &endpoint, &body).await;
                 (job, endpoint, sent)
             });
@@ -253,6 +283,7 @@ impl Dispatcher {
             status,
             attempt_count: attempts_made,
             next_attempt_at,
+            lease: job.lease,
         });
         batch
             .attempts
@@ -274,17 +305,17 @@ fn attempt_row(
         delivery_id: job.delivery_id,
         endpoint_id: endpoint.id,
         attempt_number: number,
-        trigger: job.trigger.as_str(),
+        trigger: job.trigger,
         triggered_by: job.triggered_by,
         started_at: sent.started_at,
         duration_ms: i32::try_from(sent.duration.as_millis()).unwrap_or(i32::MAX),
         request_url: endpoint.url.clone(),
         request_headers: to_json(&masked_for_log(headers)),
         response_status: sent.status.and_then(|s| i16::try_from(s).ok()),
-        response_headers: sent.status.map(|_| to_json(&sent.response_headers)),
+        response_headers: sent.response_headers,
         response_body: sent.body,
         truncated: sent.truncated,
-        error_class: sent.failure.map(|f| f.as_str()),
+        error_class: sent.failure,
         error_message: sent.error_message,
     }
 }

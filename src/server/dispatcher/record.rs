@@ -1,6 +1,16 @@
 //! Writing a batch of results in one transaction (one commit, one WAL flush per batch):
 //! attempt rows, delivery updates, hourly endpoint health, endpoint success/failure state.
+//!
+//! One bad result must never cost the others their record: if the batch's transaction fails,
+//! each delivery's result is written on its own, and a result that cannot be stored even then
+//! is recorded as an `unrecordable` attempt (the delivery is failed, for an admin to retry,
+//! rather than sent again blindly when its lease runs out).
+//!
+//! Delivery updates are fenced by the lease: a row is updated only while it still carries the
+//! lease its claim wrote (`next_attempt_at`), so a result that arrives after another process
+//! re-claimed the delivery, or after an admin queued a retry, does not overwrite them.
 
+use crate::domain::attempt::{FailureClass, Trigger};
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::health::{BUCKETS, bucket_of};
 use chrono::{DateTime, DurationRound, Utc};
@@ -16,17 +26,19 @@ pub struct AttemptRow {
     pub delivery_id: Uuid,
     pub endpoint_id: Uuid,
     pub attempt_number: i32,
-    pub trigger: &'static str,
+    pub trigger: Trigger,
     pub triggered_by: Option<Uuid>,
     pub started_at: DateTime<Utc>,
     pub duration_ms: i32,
     pub request_url: String,
+    /// JSON `[[name, value], …]` of the request as sent (credentials masked).
     pub request_headers: String,
     pub response_status: Option<i16>,
-    pub response_headers: Option<String>,
-    pub response_body: Option<String>,
+    /// The response's header block as received.
+    pub response_headers: Option<Vec<u8>>,
+    pub response_body: Option<Vec<u8>>,
     pub truncated: bool,
-    pub error_class: Option<&'static str>,
+    pub error_class: Option<FailureClass>,
     pub error_message: Option<String>,
 }
 
@@ -37,14 +49,24 @@ pub struct DeliveryUpdate {
     pub status: DeliveryStatus,
     pub attempt_count: i32,
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The lease the claim wrote: the update applies only while the row still carries it.
+    pub lease: DateTime<Utc>,
 }
 
-#[derive(Debug, Default)]
+/// A delivery put off (endpoint busy or rate-limited) until `at`; fenced like an update.
+#[derive(Debug, Clone)]
+pub struct Deferral {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub lease: DateTime<Utc>,
+}
+
+#[derive(Debug, Default, Clone)]
 pub struct Batch {
     pub attempts: Vec<AttemptRow>,
     pub updates: Vec<DeliveryUpdate>,
-    /// Deliveries not sent this time (endpoint busy or rate-limited): due again at the time given.
-    pub deferred: Vec<(Uuid, DateTime<Utc>)>,
+    /// Deliveries not sent this time: due again at the time given.
+    pub deferred: Vec<Deferral>,
     /// Deliveries of disabled or deleted endpoints: failed without an attempt.
     pub abandoned: Vec<Uuid>,
     /// Endpoints that answered 410 Gone.
@@ -55,12 +77,59 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.attempts.is_empty() && self.deferred.is_empty() && self.abandoned.is_empty()
     }
+
+    /// The batch cut into one batch per delivery, for writing result by result.
+    fn singles(&self) -> Vec<Batch> {
+        let mut out: Vec<Batch> = self
+            .updates
+            .iter()
+            .map(|update| Batch {
+                attempts: self
+                    .attempts
+                    .iter()
+                    .filter(|a| a.delivery_id == update.id)
+                    .cloned()
+                    .collect(),
+                updates: vec![update.clone()],
+                gone: self
+                    .attempts
+                    .iter()
+                    .filter(|a| a.delivery_id == update.id && self.gone.contains(&a.endpoint_id))
+                    .map(|a| a.endpoint_id)
+                    .collect(),
+                ..Batch::default()
+            })
+            .collect();
+        out.extend(self.deferred.iter().map(|d| Batch {
+            deferred: vec![d.clone()],
+            ..Batch::default()
+        }));
+        out.extend(self.abandoned.iter().map(|id| Batch {
+            abandoned: vec![*id],
+            ..Batch::default()
+        }));
+        out
+    }
 }
 
 pub async fn write(pool: &PgPool, batch: &Batch, disable_after: Duration) -> sqlx::Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
+    let Err(err) = write_together(pool, batch, disable_after).await else {
+        return Ok(());
+    };
+    tracing::error!(error = %err, results = batch.updates.len(), "writing a batch of results failed; writing them one by one");
+    for single in batch.singles() {
+        if let Err(err) = write_together(pool, &single, disable_after).await {
+            tracing::error!(error = %err, "a result could not be stored as received; recording it as unrecordable");
+            write_unrecordable(pool, &single, &err, disable_after).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn write_together(pool: &PgPool, batch: &Batch, disable_after: Duration) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     insert_attempts(&mut tx, &batch.attempts).await?;
     update_deliveries(&mut tx, batch).await?;
@@ -69,19 +138,62 @@ pub async fn write(pool: &PgPool, batch: &Batch, disable_after: Duration) -> sql
     tx.commit().await
 }
 
+/// What is left of a result that could not be stored: the attempt with its status and timing
+/// but nothing the receiver sent, class `unrecordable`, and the delivery failed.
+async fn write_unrecordable(
+    pool: &PgPool,
+    single: &Batch,
+    cause: &sqlx::Error,
+    disable_after: Duration,
+) -> sqlx::Result<()> {
+    let message = format!(
+        "the attempt happened but its result could not be stored ({}); retry it by hand",
+        cause.to_string().replace('\0', "")
+    );
+    let attempts: Vec<AttemptRow> = single
+        .attempts
+        .iter()
+        .map(|a| AttemptRow {
+            request_headers: "[]".into(),
+            response_headers: None,
+            response_body: None,
+            truncated: false,
+            error_class: Some(FailureClass::Unrecordable),
+            error_message: Some(message.clone()),
+            ..a.clone()
+        })
+        .collect();
+    let updates = single
+        .updates
+        .iter()
+        .map(|u| DeliveryUpdate {
+            status: DeliveryStatus::Failed,
+            next_attempt_at: None,
+            ..u.clone()
+        })
+        .collect();
+    let fallback = Batch {
+        attempts,
+        updates,
+        ..single.clone()
+    };
+    write_together(pool, &fallback, disable_after).await
+}
+
 async fn insert_attempts(tx: &mut sqlx::PgConnection, attempts: &[AttemptRow]) -> sqlx::Result<()> {
     if attempts.is_empty() {
         return Ok(());
     }
     let col = |f: fn(&AttemptRow) -> Option<String>| attempts.iter().map(f).collect::<Vec<_>>();
+    let bytes = |f: fn(&AttemptRow) -> Option<Vec<u8>>| attempts.iter().map(f).collect::<Vec<_>>();
     sqlx::query(
         r#"INSERT INTO delivery_attempts (id, delivery_id, attempt_number, trigger, triggered_by,
                started_at, duration_ms, request_url, request_headers, response_status,
                response_headers, response_body, response_body_truncated, error_class, error_message)
            SELECT id, delivery_id, n, trigger, by_user, started, ms, url, req::jsonb, code,
-                  resp::jsonb, body, cut, class, message
+                  resp, body, cut, class, message
            FROM UNNEST($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::uuid[], $6::timestamptz[],
-                       $7::int[], $8::text[], $9::text[], $10::int2[], $11::text[], $12::text[],
+                       $7::int[], $8::text[], $9::text[], $10::int2[], $11::bytea[], $12::bytea[],
                        $13::bool[], $14::text[], $15::text[])
                 AS t(id, delivery_id, n, trigger, by_user, started, ms, url, req, code, resp, body,
                      cut, class, message)"#,
@@ -94,7 +206,12 @@ async fn insert_attempts(tx: &mut sqlx::PgConnection, attempts: &[AttemptRow]) -
             .map(|a| a.attempt_number)
             .collect::<Vec<_>>(),
     )
-    .bind(attempts.iter().map(|a| a.trigger).collect::<Vec<_>>())
+    .bind(
+        attempts
+            .iter()
+            .map(|a| a.trigger.as_str())
+            .collect::<Vec<_>>(),
+    )
     .bind(attempts.iter().map(|a| a.triggered_by).collect::<Vec<_>>())
     .bind(attempts.iter().map(|a| a.started_at).collect::<Vec<_>>())
     .bind(attempts.iter().map(|a| a.duration_ms).collect::<Vec<_>>())
@@ -116,10 +233,15 @@ async fn insert_attempts(tx: &mut sqlx::PgConnection, attempts: &[AttemptRow]) -
             .map(|a| a.response_status)
             .collect::<Vec<_>>(),
     )
-    .bind(col(|a| a.response_headers.clone()))
-    .bind(col(|a| a.response_body.clone()))
+    .bind(bytes(|a| a.response_headers.clone()))
+    .bind(bytes(|a| a.response_body.clone()))
     .bind(attempts.iter().map(|a| a.truncated).collect::<Vec<_>>())
-    .bind(attempts.iter().map(|a| a.error_class).collect::<Vec<_>>())
+    .bind(
+        attempts
+            .iter()
+            .map(|a| a.error_class.map(FailureClass::as_str))
+            .collect::<Vec<_>>(),
+    )
     .bind(col(|a| a.error_message.clone()))
     .execute(tx)
     .await?;
@@ -130,7 +252,8 @@ async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::
     if !batch.updates.is_empty() {
         let last: HashMap<Uuid, &AttemptRow> =
             batch.attempts.iter().map(|a| (a.delivery_id, a)).collect();
-        let field = |u: &DeliveryUpdate| last.get(&u.id).copied();
+        let updates = &batch.updates;
+        let attempt = |u: &DeliveryUpdate| last.get(&u.id).copied();
         sqlx::query(
             r#"UPDATE deliveries d
                SET status = u.status, attempt_count = u.attempts, next_attempt_at = u.next_at,
@@ -138,70 +261,62 @@ async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::
                    last_error_class = u.class, last_duration_ms = u.ms,
                    queued_trigger = NULL, queued_by = NULL, updated_at = now()
                FROM UNNEST($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[],
-                           $6::int2[], $7::text[], $8::int[])
-                    AS u(id, status, attempts, next_at, last_at, code, class, ms)
-               WHERE d.id = u.id"#,
+                           $6::int2[], $7::text[], $8::int[], $9::timestamptz[])
+                    AS u(id, status, attempts, next_at, last_at, code, class, ms, lease)
+               WHERE d.id = u.id AND d.next_attempt_at = u.lease"#,
         )
-        .bind(batch.updates.iter().map(|u| u.id).collect::<Vec<_>>())
+        .bind(updates.iter().map(|u| u.id).collect::<Vec<_>>())
         .bind(
-            batch
-                .updates
+            updates
                 .iter()
                 .map(|u| u.status.as_str())
                 .collect::<Vec<_>>(),
         )
+        .bind(updates.iter().map(|u| u.attempt_count).collect::<Vec<_>>())
         .bind(
-            batch
-                .updates
-                .iter()
-                .map(|u| u.attempt_count)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            batch
-                .updates
+            updates
                 .iter()
                 .map(|u| u.next_attempt_at)
                 .collect::<Vec<_>>(),
         )
         .bind(
-            batch
-                .updates
+            updates
                 .iter()
-                .map(|u| field(u).map(|a| a.started_at))
+                .map(|u| attempt(u).map(|a| a.started_at))
                 .collect::<Vec<_>>(),
         )
         .bind(
-            batch
-                .updates
+            updates
                 .iter()
-                .map(|u| field(u).and_then(|a| a.response_status))
+                .map(|u| attempt(u).and_then(|a| a.response_status))
                 .collect::<Vec<_>>(),
         )
         .bind(
-            batch
-                .updates
+            updates
                 .iter()
-                .map(|u| field(u).and_then(|a| a.error_class))
+                .map(|u| attempt(u).and_then(|a| a.error_class.map(FailureClass::as_str)))
                 .collect::<Vec<_>>(),
         )
         .bind(
-            batch
-                .updates
+            updates
                 .iter()
-                .map(|u| field(u).map(|a| a.duration_ms))
+                .map(|u| attempt(u).map(|a| a.duration_ms))
                 .collect::<Vec<_>>(),
         )
+        .bind(updates.iter().map(|u| u.lease).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
     }
     if !batch.deferred.is_empty() {
+        let deferred = &batch.deferred;
         sqlx::query(
             r#"UPDATE deliveries d SET next_attempt_at = u.at
-               FROM UNNEST($1::uuid[], $2::timestamptz[]) AS u(id, at) WHERE d.id = u.id"#,
+               FROM UNNEST($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS u(id, at, lease)
+               WHERE d.id = u.id AND d.next_attempt_at = u.lease"#,
         )
-        .bind(batch.deferred.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-        .bind(batch.deferred.iter().map(|(_, at)| *at).collect::<Vec<_>>())
+        .bind(deferred.iter().map(|d| d.id).collect::<Vec<_>>())
+        .bind(deferred.iter().map(|d| d.at).collect::<Vec<_>>())
+        .bind(deferred.iter().map(|d| d.lease).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
     }

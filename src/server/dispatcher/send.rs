@@ -1,5 +1,7 @@
 //! One HTTP attempt: POST the signed body, read at most 64 KiB of the answer, classify the
-//! outcome. Never follows redirects; connect and total timeouts bound every attempt.
+//! outcome. Never follows redirects; connect and total timeouts bound every attempt, the body
+//! read included. What the receiver sent is kept as bytes (headers and body), whatever they
+//! are: it is data to show, never text to trust.
 
 use super::resolver::{DnsFailure, GuardedResolver, SsrfBlocked};
 use crate::domain::attempt::FailureClass;
@@ -26,8 +28,9 @@ pub struct Sent {
     pub started_at: DateTime<Utc>,
     pub duration: Duration,
     pub status: Option<u16>,
-    pub response_headers: Vec<(String, String)>,
-    pub body: Option<String>,
+    /// The response's header block as received: `name: value\r\n` per header.
+    pub response_headers: Option<Vec<u8>>,
+    pub body: Option<Vec<u8>>,
     pub truncated: bool,
     pub failure: Option<FailureClass>,
     pub error_message: Option<String>,
@@ -104,35 +107,33 @@ impl Sender {
             Err(err) => return failed(started_at, classify(&err), describe(&err)),
         };
         let status = response.status().as_u16();
-        let response_headers: Vec<(String, String)> = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let header_block = header_block(response.headers());
         let retry_after = response
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let (body, truncated, read_error) = read_capped(response).await;
-        let failure = FailureClass::of_status(status);
-        let error_message = match (failure, read_error) {
-            (Some(_), _) => Some(format!("endpoint answered HTTP {status}")),
-            (None, Some(err)) => Some(format!("response body could not be read in full: {err}")),
-            (None, None) => None,
+        let read = read_capped(response).await;
+        // The answer counts only once it has been read (up to what is kept) within the timeout:
+        // a body that trickles past it, or a connection reset half-way, is a failed attempt.
+        let (failure, error_message) = match (&read.error, FailureClass::of_status(status)) {
+            (Some(err), _) => (
+                Some(classify(err)),
+                Some(format!("reading the response body: {}", describe(err))),
+            ),
+            (None, Some(class)) => (
+                Some(class),
+                Some(format!("endpoint answered HTTP {status}")),
+            ),
+            (None, None) => (None, None),
         };
         Sent {
             started_at,
             duration: Duration::ZERO,
             status: Some(status),
-            response_headers,
-            body: Some(body),
-            truncated,
+            response_headers: Some(header_block),
+            body: Some(read.bytes),
+            truncated: read.truncated,
             failure,
             error_message,
             retry_after,
@@ -140,8 +141,28 @@ impl Sender {
     }
 }
 
+/// The headers as received, one `name: value\r\n` line each (names as hyper read them,
+/// values byte for byte).
+fn header_block(headers: &reqwest::header::HeaderMap) -> Vec<u8> {
+    let mut block = Vec::new();
+    for (name, value) in headers {
+        block.extend_from_slice(name.as_str().as_bytes());
+        block.extend_from_slice(b": ");
+        block.extend_from_slice(value.as_bytes());
+        block.extend_from_slice(b"\r\n");
+    }
+    block
+}
+
+struct Read {
+    bytes: Vec<u8>,
+    truncated: bool,
+    error: Option<reqwest::Error>,
+}
+
 /// Reads the body up to [`MAX_STORED_BODY`]; stops reading (and drops the connection) beyond.
-async fn read_capped(mut response: reqwest::Response) -> (String, bool, Option<String>) {
+/// Nothing is decompressed: a `Content-Encoding` is stored as the bytes that came.
+async fn read_capped(mut response: reqwest::Response) -> Read {
     let mut bytes = Vec::new();
     loop {
         match response.chunk().await {
@@ -149,17 +170,27 @@ async fn read_capped(mut response: reqwest::Response) -> (String, bool, Option<S
                 let room = MAX_STORED_BODY - bytes.len();
                 if chunk.len() > room {
                     bytes.extend_from_slice(&chunk[..room]);
-                    return (String::from_utf8_lossy(&bytes).into_owned(), true, None);
+                    return Read {
+                        bytes,
+                        truncated: true,
+                        error: None,
+                    };
                 }
                 bytes.extend_from_slice(&chunk);
             }
-            Ok(None) => return (String::from_utf8_lossy(&bytes).into_owned(), false, None),
+            Ok(None) => {
+                return Read {
+                    bytes,
+                    truncated: false,
+                    error: None,
+                };
+            }
             Err(err) => {
-                return (
-                    String::from_utf8_lossy(&bytes).into_owned(),
-                    false,
-                    Some(describe(&err)),
-                );
+                return Read {
+                    bytes,
+                    truncated: false,
+                    error: Some(err),
+                };
             }
         }
     }
@@ -170,7 +201,7 @@ fn failed(started_at: DateTime<Utc>, class: FailureClass, message: String) -> Se
         started_at,
         duration: Duration::ZERO,
         status: None,
-        response_headers: Vec::new(),
+        response_headers: None,
         body: None,
         truncated: false,
         failure: Some(class),
@@ -199,18 +230,34 @@ fn classify(err: &reqwest::Error) -> FailureClass {
         return FailureClass::Timeout;
     }
     let text = describe(err).to_ascii_lowercase();
-    if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
+    if ["certificate", "tls", "handshake", "corrupt message"]
+        .iter()
+        .any(|w| text.contains(w))
+    {
         return FailureClass::Tls;
+    }
+    // hyper's parse errors: an answer that is not HTTP, or one it refuses to read (a NUL in a
+    // header, too many headers, a status line of garbage).
+    if sources(err).any(|e| {
+        e.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse)
+    }) {
+        return FailureClass::InvalidResponse;
     }
     FailureClass::Connect
 }
 
-/// The error and its causes on one line, without the URL (the log shows it separately).
+/// The error and its causes on one line, without the URL (the log shows it separately) and
+/// without control characters (it is shown to admins and stored as text).
 fn describe(err: &reqwest::Error) -> String {
     let mut parts = vec![err.without_url_ref().to_string()];
     parts.extend(sources(err).map(|e| e.to_string()));
     parts.dedup();
-    parts.join(": ")
+    parts
+        .join(": ")
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }
 
 trait WithoutUrl {

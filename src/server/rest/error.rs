@@ -23,6 +23,7 @@ pub fn code(err: &AppError) -> &'static str {
         AppError::Conflict(_) => "conflict",
         AppError::BadRequest(_) => "bad_request",
         AppError::RateLimited => "rate_limited",
+        AppError::PayloadTooLarge(_) => "payload_too_large",
         AppError::Internal | AppError::Transport(_) => "internal",
     }
 }
@@ -43,10 +44,4 @@ impl IntoResponse for ApiError {
         }
         (status, Json(body)).into_response()
     }
-}
-
-/// A plain error with its own status (for 413, which AppError has no variant for).
-pub fn too_large(limit: usize) -> Response {
-    let body = json!({ "error": { "code": "payload_too_large", "message": format!("the request body is over the {limit}-byte limit") } });
-    (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
 }

@@ -2,12 +2,13 @@
 //! adapters over [`service::events`].
 
 use super::auth::ApiCaller;
-use super::error::{ApiError, too_large};
+use super::error::ApiError;
 use crate::error::AppError;
 use crate::server::service::events::{self as service, EventList, PublishRequest};
 use crate::server::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -29,11 +30,14 @@ pub async fn publish(
     State(state): State<AppState>,
     _caller: ApiCaller,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let limit = state.settings.max_payload_bytes;
+    // Past twice the limit the body is not even read (the router's cap); either way the
+    // answer is the same JSON 413.
+    let body = body.map_err(|_| AppError::PayloadTooLarge(limit))?;
     if body.len() > limit {
-        return Ok(too_large(limit));
+        return Err(AppError::PayloadTooLarge(limit).into());
     }
     let parsed: PublishBody = serde_json::from_slice(&body).map_err(|err| {
         AppError::BadRequest(format!(

@@ -71,8 +71,12 @@ fn id_of(text: &str, what: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| ApiError(AppError::NotFound(what.to_string())))
 }
 
-/// The body as JSON, or a 400 that says what is wrong with it.
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(input)| input)
-        .map_err(|err| ApiError(AppError::BadRequest(err.body_text())))
+/// The body as JSON, or a 400 that says what is wrong with it (413 when it is too large).
+fn json_body<T>(body: Result<Json<T>, JsonRejection>, limit: usize) -> Result<T, ApiError> {
+    body.map(|Json(input)| input).map_err(|err| {
+        ApiError(match err.status() {
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge(limit),
+            _ => AppError::BadRequest(err.body_text()),
+        })
+    })
 }

@@ -76,7 +76,7 @@ pub async fn create(
     caller: ApiCaller,
     body: Result<Json<WebhookInput>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
-    let input = json_body(body)?;
+    let input = json_body(body, state.settings.max_payload_bytes)?;
     let enabled = input.enabled.unwrap_or(true);
     let form = input.onto(EndpointForm::default());
     let created = service::create(&state, &caller.actor(), &form, enabled).await?;
@@ -109,7 +109,7 @@ pub async fn update(
     body: Result<Json<WebhookInput>, JsonRejection>,
 ) -> Result<Json<EndpointView>, ApiError> {
     let id = id_of(&id, "Webhook")?;
-    let input = json_body(body)?;
+    let input = json_body(body, state.settings.max_payload_bytes)?;
     let enabled = input.enabled;
     let form = input.onto(service::get(&state, id).await?.to_form());
     let updated = service::update(&state, &caller.actor(), id, &form, enabled).await?;

@@ -3,7 +3,7 @@
 //! listing them for consumers who poll.
 
 use crate::domain::attempt::Trigger;
-use crate::domain::event::envelope;
+use crate::domain::event::{MAX_NESTING, envelope, nesting_depth};
 use crate::domain::ids::{event_ref, parse_event_ref};
 use crate::error::AppError;
 use crate::server::db;
@@ -53,6 +53,12 @@ pub struct Published {
 }
 
 pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Published, AppError> {
+    if nesting_depth(request.data.get()) > MAX_NESTING {
+        return Err(AppError::field(
+            "data",
+            format!("data is nested deeper than {MAX_NESTING} levels"),
+        ));
+    }
     if !db::event_types::exists(pool, request.event_type).await? {
         return Err(AppError::field(
             "type",

@@ -114,9 +114,9 @@ fn Detail(data: DeliveryDetail) -> impl IntoView {
             <section class="rounded-xl bg-white p-5 shadow-sm ring-1 ring-slate-200" aria-labelledby="request-heading">
                 <h2 id="request-heading" class="mb-3 font-semibold">"Request"</h2>
                 <p class="mb-3 break-all font-mono text-sm"><span class="font-semibold">"POST "</span>{latest.as_ref().map(|a| a.request_url.clone()).unwrap_or(d.endpoint_url.clone())}</p>
-                {latest.as_ref().map(|a| view! { <Headers title="Headers" headers=a.request_headers.clone() testid="request-headers" /> })}
+                {latest.as_ref().map(|a| view! { <Headers title="Headers" headers=a.request_headers.clone() testid="request-headers".to_string() /> })}
                 <h3 class="mt-4 mb-1 text-sm font-medium text-slate-700">"Payload"</h3>
-                <CodeBlock text=data.body_pretty.clone() copy=data.body.clone() testid="payload" />
+                <CodeBlock text=data.body_pretty.clone() copy=data.body.clone() testid="payload".to_string() />
             </section>
             <section class="rounded-xl bg-white p-5 shadow-sm ring-1 ring-slate-200" aria-labelledby="response-heading">
                 <h2 id="response-heading" class="mb-3 font-semibold">"Response"</h2>
@@ -135,30 +135,42 @@ fn Detail(data: DeliveryDetail) -> impl IntoView {
     }
 }
 
+/// What came back from one attempt. `in_timeline`: inside an attempt of the timeline (its own
+/// test ids, so the page's latest response stays unambiguous).
 #[component]
-fn Response(attempt: AttemptView) -> impl IntoView {
+fn Response(attempt: AttemptView, #[prop(optional)] in_timeline: bool) -> impl IntoView {
+    let id = move |name: &'static str| {
+        if in_timeline {
+            format!("attempt-{name}")
+        } else {
+            name.to_string()
+        }
+    };
     let pretty = attempt
         .response_body
         .as_deref()
+        .filter(|_| !attempt.response_body_binary)
         .map(pretty_if_json)
+        .or_else(|| attempt.response_body.clone())
         .unwrap_or_default();
     let raw = attempt.response_body.clone().unwrap_or_default();
     view! {
         <dl class="mb-3 grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm">
             <dt class="text-slate-500">"Status"</dt>
-            <dd data-testid="response-status" class="font-mono">{attempt.response_status.map(|s| s.to_string()).unwrap_or_else(|| "no response".into())}</dd>
+            <dd data-testid=id("response-status") class="font-mono">{attempt.response_status.map(|s| s.to_string()).unwrap_or_else(|| "no response".into())}</dd>
             <dt class="text-slate-500">"Duration"</dt><dd>{format!("{} ms", attempt.duration_ms)}</dd>
             {attempt.error_class.clone().map(|class| view! {
                 <dt class="text-slate-500">"Failure"</dt>
-                <dd data-testid="failure"><span class="font-mono text-red-700">{class}</span><span>{format!(" {}", attempt.error_message.clone().unwrap_or_default())}</span></dd>
+                <dd data-testid=id("failure")><span class="font-mono text-red-700">{class}</span><span>{format!(" {}", attempt.error_message.clone().unwrap_or_default())}</span></dd>
             })}
         </dl>
-        {(!attempt.response_headers.is_empty()).then(|| view! { <Headers title="Headers" headers=attempt.response_headers.clone() testid="response-headers" /> })}
+        {(!attempt.response_headers.is_empty()).then(|| view! { <Headers title="Headers" headers=attempt.response_headers.clone() testid=id("response-headers") /> })}
         {attempt.response_body.is_some().then(|| view! {
             <h3 class="mt-4 mb-1 text-sm font-medium text-slate-700">
                 <span>"Body"</span>{attempt.response_body_truncated.then(|| view! { <span class="ml-2 rounded bg-amber-100 px-1.5 text-xs text-amber-800">"truncated at 64 KiB"</span> })}
+                {attempt.response_body_binary.then(|| view! { <span class="ml-2 rounded bg-slate-100 px-1.5 text-xs text-slate-700" data-testid=id("binary-body")>"not plain text: bytes shown as \\xNN, control characters as \\u{…}"</span> })}
             </h3>
-            <CodeBlock text=pretty.clone() copy=raw.clone() testid="response-body" />
+            <CodeBlock text=pretty.clone() copy=raw.clone() testid=id("response-body") />
         })}
     }
 }
@@ -171,11 +183,7 @@ fn pretty_if_json(text: &str) -> String {
 }
 
 #[component]
-fn Headers(
-    title: &'static str,
-    headers: Vec<(String, String)>,
-    testid: &'static str,
-) -> impl IntoView {
+fn Headers(title: &'static str, headers: Vec<(String, String)>, testid: String) -> impl IntoView {
     view! {
         <h3 class="mb-1 text-sm font-medium text-slate-700">{title}</h3>
         <table class="w-full text-xs" data-testid=testid>
@@ -193,7 +201,7 @@ fn Headers(
 
 /// Preformatted text with a copy button (the copy puts the exact bytes on the clipboard).
 #[component]
-fn CodeBlock(text: String, copy: String, testid: &'static str) -> impl IntoView {
+fn CodeBlock(text: String, copy: String, testid: String) -> impl IntoView {
     view! {
         <div class="relative">
             <CopyButton text=copy />
@@ -240,6 +248,16 @@ fn AttemptItem(attempt: AttemptView, now: DateTime<Utc>) -> impl IntoView {
                 </div>
                 <div class="text-xs text-slate-500" title=exact(attempt.started_at)>{format!("{} · {}", relative(attempt.started_at, now), exact(attempt.started_at))}</div>
                 {attempt.error_message.clone().filter(|_| !ok).map(|m| view! { <div class="text-xs text-red-700">{m}</div> })}
+                <details class="mt-1" data-testid="attempt-details">
+                    <summary class="cursor-pointer text-xs text-indigo-700">"Request and response"</summary>
+                    <div class="mt-2 grid gap-4 rounded-lg bg-slate-50 p-3 lg:grid-cols-2">
+                        <div>
+                            <p class="mb-2 break-all font-mono text-xs"><span class="font-semibold">"POST "</span>{attempt.request_url.clone()}</p>
+                            <Headers title="Request headers" headers=attempt.request_headers.clone() testid="attempt-request-headers".to_string() />
+                        </div>
+                        <div><Response attempt=attempt.clone() in_timeline=true /></div>
+                    </div>
+                </details>
             </div>
         </li>
     }

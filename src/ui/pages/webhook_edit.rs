@@ -12,7 +12,7 @@ use crate::domain::signing::SignatureScheme;
 use crate::domain::time::exact;
 use crate::error::AppError;
 use crate::ui::components::alert::ErrorAlert;
-use crate::ui::components::form::FieldMessage;
+use crate::ui::components::form::{FieldMessage, TextArea};
 use crate::ui::pages::webhooks::SendTest;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -139,8 +139,8 @@ fn Editor(existing: Option<Existing>, form: EndpointForm, types: Vec<String>) ->
             </fieldset>
             <label class="block">
                 <span class="text-sm font-medium text-slate-700">"Custom headers"</span>
-                <textarea name="custom_headers" rows="3" placeholder="X-Tenant: acme" aria-label="Custom headers"
-                    class="mt-1 block w-full rounded-md px-3 py-2 font-mono text-sm ring-1 ring-slate-300">{form.custom_headers.clone()}</textarea>
+                <TextArea name="custom_headers" label="Custom headers" text=form.custom_headers.clone() placeholder="X-Tenant: acme"
+                    class="mt-1 block w-full rounded-md px-3 py-2 font-mono text-sm ring-1 ring-slate-300" />
                 <span class="text-xs text-slate-500">"One \"Name: value\" per line. Herald's own headers (signatures, Content-Type, User-Agent…) cannot be replaced."</span>
                 <FieldMessage message=Signal::derive(error("custom_headers")) />
             </label>
