@@ -61,7 +61,33 @@ fn describe_fields(fields: &[FieldError]) -> String {
     parts.join("; ")
 }
 
+/// The conflict an owner meets when demoting or disabling the last active owner.
+pub const LAST_OWNER: &str = "This is the last owner; make someone else owner first";
+
 impl AppError {
+    /// A fixed message for an error that arrived in a link (a form posted without the wasm
+    /// comes back with its error in the address). Anyone can write such a link, so the text it
+    /// carries is never shown: only the kind of error, as one of these sentences.
+    pub fn message_from_link(&self) -> &'static str {
+        match self {
+            AppError::Unauthorized => "Sign in to continue",
+            AppError::InvalidCredentials => "Invalid email or password",
+            AppError::Forbidden(_) => "Your role does not allow this",
+            AppError::NotFound(_) => "It is not there any more",
+            AppError::Validation(_) => "Some fields need attention; nothing was saved",
+            AppError::Conflict(text) if text == LAST_OWNER => LAST_OWNER,
+            AppError::Conflict(_) => {
+                "The change conflicts with the current state; nothing was saved"
+            }
+            AppError::BadRequest(_) => "The request was not understood",
+            AppError::RateLimited => "Too many attempts, try again in a minute",
+            AppError::PayloadTooLarge(_) => "The request was too large",
+            AppError::Internal | AppError::Transport(_) => {
+                "Something went wrong on the server; the details are in its log"
+            }
+        }
+    }
+
     pub fn forbidden_role(required: crate::domain::role::Role) -> Self {
         AppError::Forbidden(required.requirement())
     }

@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import { DeliveriesPage, LoginPage, MEMBER, publish, receiverAnswers, signInAsAdmin } from './pages/portal';
 
 // The demo data has ~150 deliveries across four endpoints; the "Local receiver" endpoint points
-// at the receiver Herald mounts at /demo/receiver in demo mode, which the tests steer.
+// at the demo's test receiver (its own port, 3101 in these runs), which the tests steer.
 
 test.beforeEach(async ({ page }) => {
   page.on('console', (m) => {

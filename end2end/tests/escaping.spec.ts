@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { OWNER, apiKey, receiverAnswers, signInAs, waitForHydration } from './pages/portal';
+import { OWNER, RECEIVER, apiKey, receiverAnswers, signInAs, waitForHydration } from './pages/portal';
 
 // Markup in every field that someone other than the admin reading the page controls: a
 // producer (event data), an API-key holder (webhook fields), a receiver (response headers and
@@ -42,7 +42,7 @@ test('markup from producers, key holders, receivers and links never runs in the 
     headers: auth,
     data: {
       name: `XSS ${tag} ${attack(4)}`,
-      url: `http://127.0.0.1:3100/demo/receiver/xss-${tag}?q="><svg/onload=alert(5)>`,
+      url: `${RECEIVER}/xss-${tag}?q="><svg/onload=alert(5)>`,
       description: attack(6),
       custom_headers: [['X-Note', attack(7)]],
       event_types: ['user.created'],

@@ -82,10 +82,18 @@ pub async fn whoami() -> Result<CurrentUser, AppError> {
     crate::server::auth::guard::current_user().await
 }
 
-/// Only local paths are followed after sign-in, so a link cannot send the user elsewhere.
+/// Only portal paths are followed after sign-in, so a link cannot send the user elsewhere; and
+/// only as visible ASCII (what a `Location` header may carry), so no byte of it can break the
+/// response.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with("/admin") && !path.starts_with("//") => path.to_string(),
+        Some(path)
+            if path.starts_with("/admin")
+                && path.len() <= 2000
+                && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            path.to_string()
+        }
         _ => "/admin/webhook-deliveries".to_string(),
     }
 }
@@ -106,5 +114,12 @@ mod tests {
             "/admin/webhook-deliveries"
         );
         assert_eq!(safe_next(None), "/admin/webhook-deliveries");
+        assert_eq!(safe_next(Some("/admin\x7f")), "/admin/webhook-deliveries");
+        assert_eq!(
+            safe_next(Some("/admin\r\nSet-Cookie: x=1")),
+            "/admin/webhook-deliveries"
+        );
+        assert_eq!(safe_next(Some("/admin/ü")), "/admin/webhook-deliveries");
+        assert_eq!(safe_next(Some("/admin?q=a%20b")), "/admin?q=a%20b");
     }
 }

@@ -3,45 +3,90 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// True for addresses a webhook must never reach: loopback, private, link-local (including the
-/// cloud metadata address 169.254.169.254), CGNAT, multicast, documentation, benchmarking,
-/// unspecified and reserved ranges, and IPv6 forms that embed such an IPv4 address.
+/// True for addresses a webhook must never reach: see [`forbidden_rule`].
 pub fn is_forbidden(ip: IpAddr) -> bool {
+    forbidden_rule(ip).is_some()
+}
+
+/// The rule that forbids a webhook to reach `ip`, named for messages ("loopback", "private",
+/// "link-local or metadata", …), or `None` for a globally routable unicast address. IPv6 forms
+/// that carry an IPv4 address (mapped, compatible, translated, NAT64, 6to4, Teredo) are judged
+/// by that address, or refused whole where it cannot be read safely.
+pub fn forbidden_rule(ip: IpAddr) -> Option<&'static str> {
     match ip {
-        IpAddr::V4(v4) => is_forbidden_v4(v4),
-        IpAddr::V6(v6) => is_forbidden_v6(v6),
+        IpAddr::V4(v4) => forbidden_v4(v4),
+        IpAddr::V6(v6) => forbidden_v6(v6),
     }
 }
 
-fn is_forbidden_v4(ip: Ipv4Addr) -> bool {
+fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
     let [a, b, c, _] = ip.octets();
-    ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_multicast()
-        || ip.is_broadcast()
-        || ip.is_documentation()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
-        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
-        || (a == 198 && (18..20).contains(&b)) // benchmarking
-        || a >= 240 // reserved
+    let rule = if ip.is_unspecified() || a == 0 {
+        "unspecified"
+    } else if ip.is_loopback() {
+        "loopback"
+    } else if ip.is_private() {
+        "private"
+    } else if ip.is_link_local() {
+        "link-local or metadata"
+    } else if ip.is_multicast() || ip.is_broadcast() {
+        "multicast or broadcast"
+    } else if a == 100 && (64..128).contains(&b) {
+        "shared address space (CGNAT)"
+    } else if ip.is_documentation()
+        || (a == 192 && b == 0 && c == 0)
+        || (a == 198 && (18..20).contains(&b))
+    {
+        "reserved for documentation, protocols or benchmarks"
+    } else if a >= 240 {
+        "reserved"
+    } else {
+        return None;
+    };
+    Some(rule)
 }
 
-fn is_forbidden_v6(ip: Ipv6Addr) -> bool {
+fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
+    let s = ip.segments();
     if let Some(v4) = ip.to_ipv4_mapped() {
-        return is_forbidden_v4(v4);
+        return forbidden_v4(v4); // ::ffff:a.b.c.d
     }
-    let first = ip.segments()[0];
-    ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local
-        || (first & 0xffc0) == 0xfe80 // link-local
-        || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
-        || first == 0x0064 && ip.segments()[1] == 0xff9b // NAT64 embeds IPv4
-        || first == 0x2002 // 6to4 embeds IPv4
+    if s[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified() {
+        return forbidden_v4(embedded_v4(s[6], s[7])).or(Some("IPv4-compatible")); // ::a.b.c.d
+    }
+    if s[..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0 {
+        return forbidden_v4(embedded_v4(s[6], s[7])).or(Some("IPv4-translated")); // ::ffff:0:a.b.c.d
+    }
+    let rule = if ip.is_unspecified() {
+        "unspecified"
+    } else if ip.is_loopback() {
+        "loopback"
+    } else if ip.is_multicast() {
+        "multicast"
+    } else if (s[0] & 0xfe00) == 0xfc00 {
+        "unique local (private)"
+    } else if (s[0] & 0xffc0) == 0xfe80 {
+        "link-local"
+    } else if (s[0] & 0xffc0) == 0xfec0 {
+        "site-local"
+    } else if s[0] == 0x2001 && s[1] == 0x0db8 {
+        "reserved for documentation"
+    } else if s[0] == 0x0064 && s[1] == 0xff9b {
+        "NAT64 (embeds IPv4)"
+    } else if s[0] == 0x2002 {
+        "6to4 (embeds IPv4)"
+    } else if s[0] == 0x2001 && s[1] == 0 {
+        "Teredo (embeds IPv4)"
+    } else {
+        return None;
+    };
+    Some(rule)
+}
+
+fn embedded_v4(high: u16, low: u16) -> Ipv4Addr {
+    let [a, b] = high.to_be_bytes();
+    let [c, d] = low.to_be_bytes();
+    Ipv4Addr::new(a, b, c, d)
 }
 
 /// An allow-listed network such as `10.0.0.0/8` or `::1/128`.
@@ -130,6 +175,12 @@ mod tests {
             "::ffff:10.0.0.1",
             "64:ff9b::7f00:1",
             "2002:7f00:1::",
+            "::7f00:1",
+            "::ffff:0:7f00:1",
+            "::ffff:0:808:808",
+            "fec0::1",
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
         ] {
             assert!(is_forbidden(ip(bad)), "{bad} must be refused");
         }
@@ -141,6 +192,21 @@ mod tests {
         ] {
             assert!(!is_forbidden(ip(good)), "{good} is public");
         }
+    }
+
+    #[test]
+    fn refusals_name_their_rule() {
+        assert_eq!(forbidden_rule(ip("127.0.0.1")), Some("loopback"));
+        assert_eq!(forbidden_rule(ip("::7f00:1")), Some("loopback"));
+        assert_eq!(forbidden_rule(ip("::ffff:0:7f00:1")), Some("loopback"));
+        assert_eq!(forbidden_rule(ip("::808:808")), Some("IPv4-compatible"));
+        assert_eq!(
+            forbidden_rule(ip("169.254.169.254")),
+            Some("link-local or metadata")
+        );
+        assert_eq!(forbidden_rule(ip("fec0::1")), Some("site-local"));
+        assert_eq!(forbidden_rule(ip("2001::1")), Some("Teredo (embeds IPv4)"));
+        assert_eq!(forbidden_rule(ip("8.8.8.8")), None);
     }
 
     #[test]

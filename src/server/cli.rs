@@ -32,9 +32,8 @@ fn init_tracing() {
 
 async fn execute(cli: Cli) -> anyhow::Result<()> {
     if let Command::Receiver(args) = cli.command {
-        return receiver::Receiver::new(args.secret, true)
-            .serve(args.listen)
-            .await;
+        let (receiver, listener) = receiver::start(args.listen, args.secret, args.token).await?;
+        return receiver.serve(listener).await;
     }
     let pool = db::connect(&cli.database_url).await?;
     db::migrate(&pool).await?;

@@ -52,9 +52,24 @@ pub struct ServeArgs {
     #[arg(long, env = "HERALD_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
 
-    /// Load demo endpoints, events and deliveries (once) so the portal has something to show.
+    /// Load demo endpoints, events and deliveries (once) so the portal has something to show,
+    /// and run a local test receiver for them on its own address (see --demo-receiver-listen).
     #[arg(long, env = "HERALD_DEMO")]
     pub demo: bool,
+
+    /// With --demo: where the demo's test receiver listens (never on the portal's address; port
+    /// 0 picks a free one). Its control API needs the token printed at start, or
+    /// HERALD_RECEIVER_TOKEN.
+    #[arg(
+        long,
+        env = "HERALD_DEMO_RECEIVER_LISTEN",
+        default_value = "127.0.0.1:0"
+    )]
+    pub demo_receiver_listen: SocketAddr,
+
+    /// With --demo: the demo receiver's control token (default: a random one, printed).
+    #[arg(long, env = "HERALD_RECEIVER_TOKEN", hide_env_values = true)]
+    pub receiver_token: Option<String>,
 
     /// Folder with the built front end (`pkg/` with wasm, JS and CSS), made by cargo-leptos.
     /// Defaults to `site/` in the cargo target folder the binary was built in.
@@ -111,6 +126,12 @@ pub struct DispatchArgs {
     #[arg(long, env = "HERALD_ALLOW_CIDRS", value_delimiter = ',')]
     pub allow_cidrs: Vec<String>,
 
+    /// Send webhooks through this HTTP(S) proxy. Without it, proxy variables in the environment
+    /// are ignored (a proxy resolves names past the SSRF guard); with it, the guard checks only
+    /// IP-literal URLs and the proxy must enforce where webhooks may go.
+    #[arg(long, env = "HERALD_EGRESS_PROXY")]
+    pub egress_proxy: Option<String>,
+
     /// Allow plain http:// endpoint URLs (off: HTTPS only). `--demo` turns it on.
     #[arg(long, env = "HERALD_ALLOW_HTTP")]
     pub allow_http: bool,
@@ -159,6 +180,9 @@ pub struct ReceiverArgs {
     /// The endpoint's whsec_ secret, to check signatures.
     #[arg(long, env = "HERALD_RECEIVER_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
+    /// Bearer token of the control API (default: a random one, printed at start).
+    #[arg(long, env = "HERALD_RECEIVER_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Args)]

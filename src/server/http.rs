@@ -38,13 +38,24 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    if args.demo {
-        demo::load(&pool, &state.settings.secrets, addr).await?;
-    }
     metrics::install();
-
     let (stop, stopped) = watch::channel(false);
     let mut background = tokio::task::JoinSet::new();
+    if args.demo {
+        let (receiver, receiver_listener) = crate::tools::receiver::start(
+            args.demo_receiver_listen,
+            None,
+            args.receiver_token.clone(),
+        )
+        .await?;
+        let receiver_addr = receiver_listener.local_addr()?;
+        demo::load(&pool, &state.settings.secrets, receiver_addr).await?;
+        background.spawn(async move {
+            if let Err(err) = receiver.serve(receiver_listener).await {
+                tracing::error!(error = %err, "demo receiver stopped");
+            }
+        });
+    }
     background.spawn(jobs::maintain(
         pool.clone(),
         args.dispatch.retention_days,
@@ -61,6 +72,7 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
             Duration::from_millis(args.dispatch.connect_timeout_ms),
             allowlist,
             64,
+            args.dispatch.egress_proxy.as_deref(),
         )?;
         let dispatcher = Dispatcher::new(
             pool.clone(),
@@ -71,7 +83,7 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
         Some(tokio::spawn(dispatcher.run(stopped.clone())))
     };
 
-    let app = router(state, !args.no_portal, args.demo);
+    let app = router(state, !args.no_portal);
     println!("herald: listening on http://{addr} (portal: http://{addr}/admin/webhook-deliveries)");
     let mut http_stopped = stopped.clone();
     tokio::spawn(async move {
@@ -132,9 +144,8 @@ fn site_root(args: &ServeArgs) -> PathBuf {
     beside_binary.unwrap_or_else(|| PathBuf::from("target/site"))
 }
 
-/// The whole HTTP surface. `portal` adds the pages and server functions; `demo` mounts a
-/// local receiver at `/demo/receiver` for the demo endpoints.
-pub fn router(state: AppState, portal: bool, demo: bool) -> Router {
+/// The whole HTTP surface. `portal` adds the pages and server functions.
+pub fn router(state: AppState, portal: bool) -> Router {
     let mut app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -156,15 +167,9 @@ pub fn router(state: AppState, portal: bool, demo: bool) -> Router {
                 _,
             >(provide_state, shell));
     }
-    let mut app = app
+    let app = app
         .layer(middleware::from_fn(refuse_cross_site))
         .with_state(state);
-    if demo {
-        app = app.nest_service(
-            "/demo/receiver",
-            crate::tools::receiver::Receiver::new(None, true).router(),
-        );
-    }
     security_headers(app)
 }
 

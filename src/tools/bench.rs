@@ -37,7 +37,7 @@ pub async fn run(pool: PgPool, args: BenchArgs) -> anyhow::Result<()> {
     let mut config = args.dispatch.dispatch_config()?;
     config.poll_interval = Duration::from_millis(200);
     let allowlist = args.dispatch.allowlist(true)?;
-    let sender = Sender::new(Duration::from_secs(5), allowlist, 256)?;
+    let sender = Sender::new(Duration::from_secs(5), allowlist, 256, None)?;
     let (stop, stopped) = watch::channel(false);
     let dispatcher =
         tokio::spawn(Dispatcher::new(pool.clone(), sender, secrets.clone(), config).run(stopped));

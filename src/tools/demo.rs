@@ -59,14 +59,19 @@ const EVENT_TYPES: &[&str] = &[
     "file.uploaded",
 ];
 
-/// Loads the demo data unless the database already has endpoints. `addr` is where this
-/// server listens: one demo endpoint points at the receiver mounted at `/demo/receiver`, so
-/// live deliveries succeed.
+/// Loads the demo data unless the database already has endpoints. `addr` is where the demo's
+/// test receiver listens: one demo endpoint points at it, so live deliveries succeed.
 pub async fn load(pool: &PgPool, secrets: &SecretBox, addr: SocketAddr) -> anyhow::Result<()> {
+    let local_url = format!("http://{addr}/hooks");
     let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM endpoints")
         .fetch_one(pool)
         .await?;
     if existing > 0 {
+        // The receiver may listen elsewhere this time: point its endpoint there.
+        sqlx::query("UPDATE endpoints SET url = $1 WHERE name = 'Local receiver' AND description = 'Demo endpoint'")
+            .bind(&local_url)
+            .execute(pool)
+            .await?;
         return Ok(());
     }
     sqlx::query("SELECT herald_ensure_partitions(current_date - 3, current_date)")
@@ -86,7 +91,6 @@ pub async fn load(pool: &PgPool, secrets: &SecretBox, addr: SocketAddr) -> anyho
             .await?,
         );
     }
-    let local_url = format!("http://{addr}/demo/receiver/hooks");
     insert_endpoint(&mut tx, "Local receiver", &local_url, &[], secrets).await?;
     let mut rng = rand::thread_rng();
     let now = Utc::now();

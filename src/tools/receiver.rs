@@ -2,9 +2,14 @@
 //! what it receives, checks both signature schemes with the given secret, and can be told to
 //! answer an error status, stall, or drop the connection.
 //!
-//! Control API (JSON): `GET /_requests` (recorded requests), `DELETE /_requests` (forget them),
-//! `PUT /_mode` with `{"mode": "ok"|"status"|"stall"|"close", "status": 500, "body": "…",
-//! "delay_ms": 0}`. Every other path is a webhook target.
+//! Control API (JSON, `Authorization: Bearer <token>`): `GET /_requests` (recorded requests),
+//! `DELETE /_requests` (forget them), `PUT /_mode` with `{"mode": "ok"|"status"|"stall"|"close",
+//! "status": 500, "body": "…", "delay_ms": 0}`. Every other path is a webhook target.
+//!
+//! It always runs on a listener of its own, never on the portal's origin, and holds a bounded
+//! amount: the last [`KEPT`] requests, bodies up to [`MAX_BODY`] (larger ones are refused with
+//! 413). It never records `Cookie` or `Authorization` headers (a browser visiting it would send
+//! the portal's cookie: same host, other port) and never answers with `Set-Cookie`.
 
 use crate::domain::signing::{SignatureScheme, secret_key, verify_legacy, verify_standard};
 use axum::Json;
@@ -15,10 +20,18 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// Requests kept (the oldest are forgotten first).
+pub const KEPT: usize = 500;
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 256 * 1024;
+/// Headers whose values are never recorded.
+const UNRECORDED: &[&str] = &["cookie", "authorization", "proxy-authorization"];
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
@@ -57,21 +70,42 @@ pub struct Received {
 pub struct Receiver {
     secret: Option<String>,
     record: bool,
+    /// The control API's bearer token; `None` only for in-process use (tests, benchmarks),
+    /// where the control API is not served at all.
+    token: Option<Arc<str>>,
     mode: Arc<Mutex<Mode>>,
-    requests: Arc<Mutex<Vec<Received>>>,
+    requests: Arc<Mutex<VecDeque<Received>>>,
     count: Arc<AtomicU64>,
 }
 
 impl Receiver {
-    /// `record = false` only counts requests (for benchmarks).
+    /// `record = false` only counts requests (for benchmarks). Without [`Self::with_token`]
+    /// the control API is not served.
     pub fn new(secret: Option<String>, record: bool) -> Self {
         Self {
             secret,
             record,
+            token: None,
             mode: Arc::default(),
             requests: Arc::default(),
             count: Arc::default(),
         }
+    }
+
+    /// Serves the control API to callers that present this bearer token.
+    pub fn with_token(mut self, token: &str) -> Self {
+        self.token = Some(Arc::from(token));
+        self
+    }
+
+    /// A random token for the control API (printed at start).
+    pub fn random_token() -> String {
+        use rand::Rng;
+        rand::thread_rng()
+            .sample_iter(&rand::distributions::Alphanumeric)
+            .take(32)
+            .map(char::from)
+            .collect()
     }
 
     pub fn count(&self) -> u64 {
@@ -80,7 +114,10 @@ impl Receiver {
 
     /// What has been received so far.
     pub fn received(&self) -> Vec<Received> {
-        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+        self.requests
+            .lock()
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn set_mode(&self, mode: Mode) {
@@ -98,22 +135,47 @@ impl Receiver {
     }
 
     pub fn router(self) -> Router {
-        Router::new()
-            .route("/_requests", get(list).delete(clear))
-            .route("/_mode", put(set_mode))
+        use axum::extract::DefaultBodyLimit;
+        use tower_http::set_header::SetResponseHeaderLayer;
+        let mut router = Router::new();
+        if self.token.is_some() {
+            router = router
+                .route("/_requests", get(list).delete(clear))
+                .route("/_mode", put(set_mode));
+        }
+        let fixed = |name, value: &'static str| {
+            SetResponseHeaderLayer::overriding(name, axum::http::HeaderValue::from_static(value))
+        };
+        router
             .fallback(receive)
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .layer(fixed(
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox",
+            ))
+            .layer(fixed(axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
             .with_state(self)
     }
 
-    /// Serves on `addr` until the process ends.
-    pub async fn serve(self, addr: SocketAddr) -> anyhow::Result<()> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        println!(
-            "herald receiver: listening on http://{}",
-            listener.local_addr()?
-        );
+    /// Serves on `listener` until the process ends.
+    pub async fn serve(self, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
         axum::serve(listener, self.router()).await?;
         Ok(())
+    }
+
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let presented = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        match (&self.token, presented) {
+            (Some(token), Some(given)) => {
+                use sha2::Digest;
+                // Compared as hashes: no early exit that times how much of it matched.
+                sha2::Sha256::digest(token.as_bytes()) == sha2::Sha256::digest(given.as_bytes())
+            }
+            _ => false,
+        }
     }
 
     fn verify(&self, headers: &HeaderMap, body: &str) -> (Option<bool>, Option<bool>) {
@@ -160,15 +222,17 @@ async fn receive(
     if receiver.record {
         let body = String::from_utf8_lossy(&body).into_owned();
         let (standard, legacy) = receiver.verify(&headers, &body);
+        let body = cut(body, 64 * 1024);
         let received = Received {
             path: uri.path().to_string(),
             headers: headers
                 .iter()
                 .map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
+                    let value = match UNRECORDED.contains(&k.as_str()) {
+                        true => "(not recorded)".to_string(),
+                        false => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    };
+                    (k.to_string(), value)
                 })
                 .collect(),
             body,
@@ -177,7 +241,10 @@ async fn receive(
             received_at: chrono::Utc::now(),
         };
         if let Ok(mut all) = receiver.requests.lock() {
-            all.push(received);
+            if all.len() >= KEPT {
+                all.pop_front();
+            }
+            all.push_back(received);
         }
     }
     if let Some(delay) = mode.delay_ms {
@@ -192,6 +259,7 @@ async fn receive(
             for (name, value) in &mode.headers {
                 if let (Ok(name), Ok(value)) =
                     (name.parse::<axum::http::HeaderName>(), value.parse())
+                    && name != axum::http::header::SET_COOKIE
                 {
                     response.headers_mut().insert(name, value);
                 }
@@ -207,24 +275,61 @@ async fn receive(
     }
 }
 
-async fn list(State(receiver): State<Receiver>) -> Json<Vec<Received>> {
-    Json(
-        receiver
-            .requests
-            .lock()
-            .map(|r| r.clone())
-            .unwrap_or_default(),
-    )
+async fn list(State(receiver): State<Receiver>, headers: HeaderMap) -> Response {
+    if !receiver.authorized(&headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    Json(receiver.received()).into_response()
 }
 
-async fn clear(State(receiver): State<Receiver>) -> StatusCode {
+async fn clear(State(receiver): State<Receiver>, headers: HeaderMap) -> StatusCode {
+    if !receiver.authorized(&headers) {
+        return StatusCode::UNAUTHORIZED;
+    }
     if let Ok(mut all) = receiver.requests.lock() {
         all.clear();
     }
     StatusCode::NO_CONTENT
 }
 
-async fn set_mode(State(receiver): State<Receiver>, Json(mode): Json<Mode>) -> StatusCode {
+async fn set_mode(
+    State(receiver): State<Receiver>,
+    headers: HeaderMap,
+    Json(mode): Json<Mode>,
+) -> StatusCode {
+    if !receiver.authorized(&headers) {
+        return StatusCode::UNAUTHORIZED;
+    }
     receiver.set_mode(mode);
     StatusCode::NO_CONTENT
+}
+
+/// Binds a recording receiver with a control token (given, or random) and prints where it
+/// listens and the token.
+pub async fn start(
+    addr: SocketAddr,
+    secret: Option<String>,
+    token: Option<String>,
+) -> anyhow::Result<(Receiver, tokio::net::TcpListener)> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|err| anyhow::anyhow!("cannot listen on {addr}: {err}"))?;
+    let token = token.unwrap_or_else(Receiver::random_token);
+    println!(
+        "herald receiver: listening on http://{}; control API token: {token}",
+        listener.local_addr()?
+    );
+    Ok((Receiver::new(secret, true).with_token(&token), listener))
+}
+
+/// The text cut to at most `limit` bytes, at a character boundary.
+fn cut(mut text: String, limit: usize) -> String {
+    if text.len() > limit {
+        let mut end = limit;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
 }

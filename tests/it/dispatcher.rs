@@ -45,7 +45,7 @@ fn dispatcher(pool: &PgPool, config: DispatchConfig, allow_loopback: bool) -> Di
     } else {
         Vec::new()
     };
-    let sender = Sender::new(Duration::from_millis(500), allow, 8).unwrap();
+    let sender = Sender::new(Duration::from_millis(500), allow, 8, None).unwrap();
     Dispatcher::new(pool.clone(), sender, SecretBox::new(&KEY).unwrap(), config)
 }
 
@@ -568,4 +568,55 @@ async fn rotation_signs_with_both_secrets(pool: PgPool) {
         .unwrap()
         .verify(request.body.as_bytes(), &headers)
         .expect("new secret verifies");
+}
+
+/// Runs in a child process (see below) with proxy variables set from its start: the webhook
+/// client must ignore them, so a name that does not resolve fails as `dns` and the "proxy"
+/// (a recording receiver) sees nothing.
+#[tokio::test]
+#[ignore = "run by proxy_variables_in_the_environment_are_ignored"]
+async fn proxy_child() {
+    let proxy_port: u16 = std::env::var("HERALD_TEST_PROXY_PORT")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let sender = Sender::new(Duration::from_millis(500), Vec::new(), 8, None).unwrap();
+    let sent = sender
+        .send(
+            "https://target.invalid/hook",
+            &[],
+            "{}",
+            Duration::from_secs(2),
+        )
+        .await;
+    assert_eq!(
+        sent.failure,
+        Some(herald::domain::attempt::FailureClass::Dns),
+        "{:?} (proxy on {proxy_port})",
+        sent.error_message
+    );
+}
+
+#[tokio::test]
+async fn proxy_variables_in_the_environment_are_ignored() {
+    let (proxy, _) = receiver().await;
+    let proxy_addr = proxy.clone().spawn_local().await.unwrap();
+    let proxy_url = format!("http://{proxy_addr}");
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "dispatcher::proxy_child",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("HERALD_TEST_PROXY_PORT", proxy_addr.port().to_string())
+        .env("HTTPS_PROXY", &proxy_url)
+        .env("HTTP_PROXY", &proxy_url)
+        .env("ALL_PROXY", &proxy_url)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{report}");
+    assert!(report.contains("1 passed"), "{report}");
+    assert_eq!(proxy.count(), 0, "nothing went through the proxy");
 }

@@ -90,7 +90,7 @@ pub fn test_state(pool: PgPool) -> AppState {
 pub async fn spawn_app(pool: PgPool) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = http::router(test_state(pool.clone()), true, false);
+    let app = http::router(test_state(pool.clone()), true);
     tokio::spawn(async move {
         axum::serve(
             listener,

@@ -154,6 +154,7 @@ fn dispatcher(pool: &PgPool) -> Dispatcher {
         Duration::from_millis(500),
         vec![Cidr::parse("127.0.0.0/8").unwrap()],
         8,
+        None,
     )
     .unwrap();
     Dispatcher::new(pool.clone(), sender, SecretBox::new(&KEY).unwrap(), config)

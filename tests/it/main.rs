@@ -8,5 +8,6 @@ mod dispatcher;
 mod helpers;
 mod hostile;
 mod portal_access;
+mod receiver;
 mod rest_api;
 mod schema;

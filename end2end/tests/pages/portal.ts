@@ -21,10 +21,24 @@ export async function publish(request: APIRequestContext, type: string, data: un
   return (await response.json()).id;
 }
 
+/** The demo's test receiver: its own port, its control API behind a token. */
+export const RECEIVER = 'http://127.0.0.1:3101';
+
+function receiverAuth() {
+  const token = readFileSync(join(__dirname, '..', '..', '.state', 'receiver-token'), 'utf8').trim();
+  return { authorization: `Bearer ${token}` };
+}
+
 /** Tells the demo's local receiver how to answer. */
 export async function receiverAnswers(request: APIRequestContext, mode: Record<string, unknown>) {
-  const response = await request.put('/demo/receiver/_mode', { data: mode });
+  const response = await request.put(`${RECEIVER}/_mode`, { data: mode, headers: receiverAuth() });
   expect(response.status()).toBe(204);
+}
+
+/** What the demo receiver recorded at `path`. */
+export async function receivedAt(request: APIRequestContext, path: string) {
+  const all = await (await request.get(`${RECEIVER}/_requests`, { headers: receiverAuth() })).json();
+  return all.filter((r: any) => r.path === path).map((r: any) => ({ headers: Object.fromEntries(r.headers), body: r.body }));
 }
 
 /**

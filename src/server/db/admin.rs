@@ -38,9 +38,7 @@ pub async fn change_user(
     let stops_being_owner =
         owners.contains(&id) && (role.is_some_and(|r| r != Role::Owner) || disabled == Some(true));
     if stops_being_owner && owners.len() == 1 {
-        return Err(AppError::Conflict(
-            "This is the last owner; make someone else owner first".into(),
-        ));
+        return Err(AppError::Conflict(crate::error::LAST_OWNER.into()));
     }
     if let Some(role) = role {
         sqlx::query("UPDATE users SET role = $2 WHERE id = $1")

@@ -2,16 +2,18 @@
 //! returns, so checking them here (not the URL beforehand) means a name that resolves to a
 //! public address when saved and to 127.0.0.1 when sent (DNS rebinding) is still refused.
 
-use crate::domain::net::{Cidr, is_allowed};
+use crate::domain::net::{Cidr, forbidden_rule, is_allowed};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+/// The name resolves only to addresses webhooks may not reach. The message names the rules,
+/// never the addresses: an admin should not learn the internal network through it.
 #[derive(Debug, thiserror::Error)]
-#[error("{host} resolves only to internal addresses ({addresses}), which webhooks may not reach")]
+#[error("{host} resolves only to addresses webhooks may not reach ({rules})")]
 pub struct SsrfBlocked {
     pub host: String,
-    pub addresses: String,
+    pub rules: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,12 +53,14 @@ impl Resolve for GuardedResolver {
                 .filter(|a| is_allowed(a.ip(), &allowlist))
                 .collect();
             if allowed.is_empty() {
-                let addresses = found
+                let mut rules: Vec<&str> = found
                     .iter()
-                    .map(|a| a.ip().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(SsrfBlocked { host, addresses }.into());
+                    .filter_map(|a| forbidden_rule(a.ip()))
+                    .collect();
+                rules.sort_unstable();
+                rules.dedup();
+                let rules = rules.join(", ");
+                return Err(SsrfBlocked { host, rules }.into());
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })

@@ -5,7 +5,7 @@
 
 use super::resolver::{DnsFailure, GuardedResolver, SsrfBlocked};
 use crate::domain::attempt::FailureClass;
-use crate::domain::net::{Cidr, is_allowed};
+use crate::domain::net::{Cidr, forbidden_rule, is_allowed};
 use crate::domain::retry::parse_retry_after;
 use chrono::{DateTime, Utc};
 use std::error::Error as StdError;
@@ -38,13 +38,22 @@ pub struct Sent {
 }
 
 impl Sender {
+    /// A client with the SSRF guard in its resolver. Proxy variables in the environment
+    /// (`HTTPS_PROXY`, `ALL_PROXY`, …) are ignored: a proxy resolves names itself, past the
+    /// guard. Only an explicit `egress_proxy` is used, and then the guard can check IP-literal
+    /// URLs only; the proxy must enforce where webhooks may go.
     pub fn new(
         connect_timeout: Duration,
         allowlist: Vec<Cidr>,
         max_idle_per_host: usize,
+        egress_proxy: Option<&str>,
     ) -> anyhow::Result<Self> {
         let allowlist = Arc::new(allowlist);
-        let client = reqwest::Client::builder()
+        let builder = match egress_proxy {
+            Some(url) => reqwest::Client::builder().proxy(reqwest::Proxy::all(url)?),
+            None => reqwest::Client::builder().no_proxy(),
+        };
+        let client = builder
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(connect_timeout)
             .pool_max_idle_per_host(max_idle_per_host)
@@ -82,8 +91,10 @@ impl Sender {
             .trim_matches(['[', ']'])
             .to_string();
         let ip: IpAddr = host.parse().ok()?;
-        (!is_allowed(ip, &self.allowlist))
-            .then(|| format!("{ip} is an internal address, which webhooks may not reach"))
+        let rule = forbidden_rule(ip).filter(|_| !is_allowed(ip, &self.allowlist))?;
+        Some(format!(
+            "the URL's address is one webhooks may not reach ({rule})"
+        ))
     }
 
     async fn post(

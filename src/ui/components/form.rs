@@ -9,14 +9,15 @@ pub fn FieldMessage(message: Signal<Option<String>>) -> impl IntoView {
 }
 
 /// The error of a form that was posted without the wasm: the server function sent the browser
-/// back here with the error in the address (`__err`), and this shows it.
+/// back here with the error in the address (`__err`), and this shows which kind of error it
+/// was, in one of Herald's own sentences (anyone can write such an address).
 #[component]
 pub fn FormError() -> impl IntoView {
     use leptos::server_fn::error::ServerFnUrlError;
     let error = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("__err"));
     error.map(|encoded| {
         let err = ServerFnUrlError::<crate::error::AppError>::decode_err(&encoded);
-        view! { <super::alert::ErrorAlert message=err.to_string() /> }
+        view! { <super::alert::ErrorAlert message=err.message_from_link() /> }
     })
 }
 
