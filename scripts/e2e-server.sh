@@ -14,7 +14,7 @@ herald="$CARGO_TARGET_DIR/release/herald"
 # The tests publish events with this key and steer the demo receiver (on its own port) with
 # this token (end2end/.state is git-ignored).
 mkdir -p end2end/.state
-"$herald" create-api-key --name e2e | tail -1 > end2end/.state/api-key
+"$herald" create-api-key --name e2e --scope publish,read,manage | tail -1 > end2end/.state/api-key
 export HERALD_RECEIVER_TOKEN="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 printf '%s' "$HERALD_RECEIVER_TOKEN" > end2end/.state/receiver-token
 export HERALD_DATA_DIR="$(mktemp -d)"

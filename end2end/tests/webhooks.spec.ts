@@ -54,7 +54,7 @@ test('an admin creates, tests, edits, disables and rotates a webhook', async ({ 
   await expect(page.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
 
   // Rotate: during the overlap both the old and the new secret verify.
-  await page.getByRole('button', { name: 'Reveal' }).click();
+  await page.getByRole('button', { name: 'Reveal', exact: true }).click();
   await expect(page.getByTestId('secret')).toContainText('whsec_');
   const oldSecret = (await page.getByTestId('secret').textContent())!.trim();
   expect(oldSecret).not.toContain('•');
@@ -113,11 +113,16 @@ test('an owner creates a member, who cannot reach admin pages, and an API key, u
 
   await page.goto('/admin/api-keys');
   await waitForHydration(page);
+  // New keys publish only, unless the owner chooses more.
+  await expect(page.getByRole('checkbox', { name: 'publish' })).toBeChecked();
   await page.getByLabel('Key name').fill('e2e-producer');
+  await page.getByRole('checkbox', { name: 'read' }).check();
   await page.getByRole('button', { name: 'Create key' }).click();
   const key = (await page.getByTestId('new-api-key').textContent())!.trim();
+  await expect(page.locator('[data-testid=key-row][data-name="e2e-producer"]').getByTestId('key-scopes')).toHaveText('publish, read');
   const api = await playwright.request.newContext({ baseURL: 'http://127.0.0.1:3100', extraHTTPHeaders: { authorization: `Bearer ${key}` } });
   expect((await api.get('/api/v1/webhooks')).status()).toBe(200);
+  expect((await api.post('/api/v1/webhooks', { data: { name: 'nope', url: 'https://x.example' } })).status()).toBe(403);
   await page.locator('[data-testid=key-row][data-name="e2e-producer"]').getByRole('button', { name: 'Revoke' }).click();
   await expect(page.locator('[data-testid=key-row][data-name="e2e-producer"]')).toContainText('revoked');
   expect((await api.get('/api/v1/webhooks')).status()).toBe(401);

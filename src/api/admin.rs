@@ -43,11 +43,16 @@ pub async fn list_api_keys() -> Result<Vec<ApiKeyView>, AppError> {
     respond(service::api_keys::list(&state).await)
 }
 
-/// Creates a key and returns it: the only time it is shown.
+/// Creates a key with the chosen scopes (none: `publish`) and returns it: the only time it is
+/// shown.
 #[server(endpoint = "create_api_key")]
-pub async fn create_api_key(name: String) -> Result<String, AppError> {
+pub async fn create_api_key(
+    name: String,
+    #[server(default)] scopes: Vec<String>,
+) -> Result<String, AppError> {
     let (state, user) = authorize(Role::Owner).await?;
-    respond(service::api_keys::create(&state, &Actor::user(&user), &name).await)
+    let actor = Actor::user(&user);
+    respond(service::api_keys::create(&state, &actor, &name, &scopes).await)
 }
 
 #[server(endpoint = "revoke_api_key")]

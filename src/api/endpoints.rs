@@ -91,6 +91,14 @@ pub async fn reveal_webhook_secret(id: Uuid) -> Result<String, AppError> {
     respond(service::reveal_secret(&state, &Actor::user(&user), id).await)
 }
 
+/// The custom headers' values in clear, one `Name: value` per line (audited).
+#[server(endpoint = "reveal_webhook_headers")]
+pub async fn reveal_webhook_headers(id: Uuid) -> Result<String, AppError> {
+    let (state, user) = authorize(Role::Admin).await?;
+    let headers = respond(service::reveal_headers(&state, &Actor::user(&user), id).await)?;
+    Ok(crate::domain::endpoint::headers_text(&headers))
+}
+
 /// A new secret; the old one keeps signing for 24 hours (audited).
 #[server(endpoint = "rotate_webhook_secret")]
 pub async fn rotate_webhook_secret(id: Uuid) -> Result<String, AppError> {

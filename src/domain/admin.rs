@@ -23,7 +23,10 @@ pub struct ApiKeyView {
     pub name: String,
     /// The first characters, to recognise a key without revealing it.
     pub prefix: String,
+    pub scopes: Vec<super::scope::Scope>,
     pub created_by: Option<String>,
+    /// The key's creator is disabled: the key is refused until they are enabled again.
+    pub creator_disabled: bool,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,

@@ -3,7 +3,7 @@
 
 use super::retry::parse_schedule;
 use super::signing::SignatureScheme;
-use super::webhook::{check_custom_header, is_sensitive};
+use super::webhook::{check_custom_header, is_mask};
 use crate::error::FieldError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -228,22 +228,32 @@ pub fn parse_headers(text: &str) -> Result<Vec<(String, String)>, String> {
     Ok(headers)
 }
 
-/// Headers back to the form's text, values of credentials masked.
-pub fn headers_text(headers: &[(String, String)], mask: bool) -> String {
+/// Headers back to the form's text, one `Name: value` per line.
+pub fn headers_text(headers: &[(String, String)]) -> String {
     headers
         .iter()
-        .map(|(n, v)| {
-            format!(
-                "{n}: {}",
-                if mask && is_sensitive(n) {
-                    "••••••••"
-                } else {
-                    v
-                }
-            )
-        })
+        .map(|(n, v)| format!("{n}: {v}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The headers to store from a submitted list: a value sent back masked keeps the value
+/// stored under that name.
+pub fn keep_masked(
+    submitted: &[(String, String)],
+    stored: &[(String, String)],
+) -> Vec<(String, String)> {
+    submitted
+        .iter()
+        .map(|(name, value)| {
+            let kept = stored
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .filter(|_| is_mask(value))
+                .map(|(_, v)| v.clone());
+            (name.clone(), kept.unwrap_or_else(|| value.clone()))
+        })
+        .collect()
 }
 
 /// Success and latency figures over a window.
@@ -263,7 +273,8 @@ impl Health {
     }
 }
 
-/// An endpoint as the list and the edit form show it.
+/// An endpoint as the list, the edit form and the API show it. Custom header values are
+/// masked ([`mask_value`](super::webhook::mask_value)); only the audited reveal gives them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EndpointView {
     pub id: Uuid,
@@ -295,7 +306,7 @@ impl EndpointView {
             url: self.url.clone(),
             description: self.description.clone(),
             event_types: self.event_types.clone(),
-            custom_headers: headers_text(&self.custom_headers, false),
+            custom_headers: headers_text(&self.custom_headers),
             retry_schedule: self
                 .retry_schedule_secs
                 .as_ref()
@@ -408,8 +419,20 @@ mod tests {
             ]
         );
         assert_eq!(
-            headers_text(&headers, true),
-            "X-Tenant: acme\nAuthorization: ••••••••"
+            headers_text(&headers),
+            "X-Tenant: acme\nAuthorization: Bearer abc"
+        );
+        let stored = vec![("Authorization".to_string(), "Bearer abc".to_string())];
+        let submitted = vec![
+            ("authorization".to_string(), "••••".to_string()),
+            ("X-New".to_string(), "v".to_string()),
+        ];
+        assert_eq!(
+            keep_masked(&submitted, &stored),
+            vec![
+                ("authorization".to_string(), "Bearer abc".to_string()),
+                ("X-New".to_string(), "v".to_string())
+            ]
         );
         assert!(parse_headers("no colon here").is_err());
     }

@@ -11,6 +11,7 @@ pub mod log_query;
 pub mod net;
 pub mod retry;
 pub mod role;
+pub mod scope;
 pub mod signing;
 pub mod time;
 pub mod user;

@@ -71,31 +71,44 @@ pub fn is_reserved(name: &str) -> bool {
     RESERVED_HEADERS.contains(&name.trim().to_ascii_lowercase().as_str())
 }
 
-/// Header names whose values are credentials and are masked in the stored log.
-pub fn is_sensitive(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    [
-        "auth", "token", "key", "secret", "password", "cookie", "session",
-    ]
-    .iter()
-    .any(|word| lower.contains(word))
+/// What shows of a custom header's value anywhere but the audited reveal: four dots, then the
+/// last four characters when the value is long enough (12 or more) that they give little away.
+pub fn mask_value(value: &str) -> String {
+    let count = value.chars().count();
+    let tail: String = match count >= 12 {
+        true => value.chars().skip(count - 4).collect(),
+        false => String::new(),
+    };
+    format!("{MASK}{tail}")
 }
 
-/// The headers as the log stores them: custom credentials masked, signatures kept (they are
-/// per-request values, useless for forging another request).
-pub fn masked_for_log(headers: &[(String, String)]) -> Vec<(String, String)> {
+/// The dots that start every masked value.
+pub const MASK: &str = "••••";
+
+/// Whether a submitted value is a mask (the form or an API client sent back what it was
+/// shown): the stored value is kept.
+pub fn is_mask(value: &str) -> bool {
+    value.starts_with(MASK)
+}
+
+/// The headers as the log stores them: every one of the endpoint's custom headers (`custom`,
+/// known by name, not guessed) masked; Herald's own headers kept (signatures are per-request
+/// values, useless for forging another request).
+pub fn masked_for_log(
+    headers: &[(String, String)],
+    custom: &[(String, String)],
+) -> Vec<(String, String)> {
     headers
         .iter()
         .map(|(name, value)| {
-            let keep = is_reserved(name) || !is_sensitive(name);
-            (
-                name.clone(),
-                if keep {
-                    value.clone()
-                } else {
-                    "••••••••".to_string()
-                },
-            )
+            let is_custom =
+                !is_reserved(name) && custom.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+            let shown = if is_custom {
+                mask_value(value)
+            } else {
+                value.clone()
+            };
+            (name.clone(), shown)
         })
         .collect()
 }
@@ -187,18 +200,29 @@ mod tests {
     }
 
     #[test]
-    fn credentials_in_custom_headers_are_masked_in_the_log() {
+    fn every_custom_header_is_masked_in_the_log_by_name() {
+        let custom = vec![
+            (
+                "Authorization".to_string(),
+                "Bearer abcdefgh1234".to_string(),
+            ),
+            ("X-Pass".to_string(), "hunter2".to_string()),
+            ("X-Credential".to_string(), "c".to_string()),
+        ];
         let headers = vec![
-            ("authorization".to_string(), "Bearer abc".to_string()),
-            ("x-api-key".to_string(), "k".to_string()),
-            ("x-tenant".to_string(), "acme".to_string()),
+            (
+                "authorization".to_string(),
+                "Bearer abcdefgh1234".to_string(),
+            ),
+            ("x-pass".to_string(), "hunter2".to_string()),
+            ("x-credential".to_string(), "c".to_string()),
             ("webhook-signature".to_string(), "v1,xyz".to_string()),
         ];
-        let masked = masked_for_log(&headers);
-        assert_eq!(masked[0].1, "••••••••");
-        assert_eq!(masked[1].1, "••••••••");
-        assert_eq!(masked[2].1, "acme");
-        assert_eq!(masked[3].1, "v1,xyz");
+        let masked = masked_for_log(&headers, &custom);
+        assert_eq!(masked[0].1, "••••1234");
+        assert_eq!(masked[1].1, "••••");
+        assert_eq!(masked[2].1, "••••");
+        assert_eq!(masked[3].1, "v1,xyz", "Herald's own headers are kept");
     }
 
     #[test]

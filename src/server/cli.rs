@@ -43,7 +43,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::CreateAdmin(args) => create_admin(&pool, args).await,
-        Command::CreateApiKey(args) => create_api_key(&pool, &args.name).await,
+        Command::CreateApiKey(args) => create_api_key(&pool, &args.name, &args.scope).await,
         Command::Bench(args) => bench::run(pool, args).await,
         Command::BenchLog(args) => {
             bench_log::generate(&pool, args.deliveries).await?;
@@ -74,12 +74,18 @@ async fn create_admin(pool: &sqlx::PgPool, args: CreateAdminArgs) -> anyhow::Res
     Ok(())
 }
 
-async fn create_api_key(pool: &sqlx::PgPool, name: &str) -> anyhow::Result<()> {
+async fn create_api_key(pool: &sqlx::PgPool, name: &str, scopes: &[String]) -> anyhow::Result<()> {
     let name = name.trim();
-    if name.is_empty() || name.len() > 100 {
+    if name.is_empty() || name.chars().count() > 100 {
         bail!("--name must be 1 to 100 characters");
     }
-    let (_, key) = db::api_keys::create(pool, name, None).await?;
-    println!("herald: API key {name:?} created; it is shown only now:\n{key}");
+    let scopes =
+        crate::domain::scope::parse_scopes(scopes).map_err(|p| anyhow::anyhow!("--scope: {p}"))?;
+    let (_, key) = db::api_keys::create(pool, name, &scopes, None).await?;
+    let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    println!(
+        "herald: API key {name:?} ({}) created; it is shown only now:\n{key}",
+        names.join(", ")
+    );
     Ok(())
 }

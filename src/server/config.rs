@@ -170,6 +170,9 @@ pub struct CreateApiKeyArgs {
     /// A name that says who uses the key.
     #[arg(long)]
     pub name: String,
+    /// What the key may do, comma-separated: publish (events only), read, manage.
+    #[arg(long, value_delimiter = ',', default_value = "publish")]
+    pub scope: Vec<String>,
 }
 
 #[derive(Debug, Args)]

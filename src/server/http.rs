@@ -34,6 +34,7 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
     let allowlist = args.dispatch.allowlist(args.demo)?;
     bootstrap_owner(&pool).await?;
     let state = build_state(pool.clone(), &args)?;
+    db::endpoints::seal_plain_headers(&pool, &state.settings.secrets).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

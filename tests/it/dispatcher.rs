@@ -620,3 +620,49 @@ async fn proxy_variables_in_the_environment_are_ignored() {
     assert!(report.contains("1 passed"), "{report}");
     assert_eq!(proxy.count(), 0, "nothing went through the proxy");
 }
+
+#[sqlx::test]
+async fn custom_headers_are_sent_in_clear_and_logged_masked_by_name(pool: PgPool) {
+    use herald::domain::endpoint::EndpointForm;
+    use herald::server::service::{Actor, endpoints};
+    let (receiver, url) = receiver().await;
+    let mut state = crate::helpers::test_state(pool.clone());
+    std::sync::Arc::get_mut(&mut state.settings)
+        .unwrap()
+        .secrets = SecretBox::new(&KEY).unwrap();
+    let form = EndpointForm {
+        name: "Partner".into(),
+        url,
+        custom_headers: "X-Credential: c-0123456789abcdef\nX-Tenant: acme".into(),
+        ..EndpointForm::default()
+    };
+    endpoints::create(&state, &Actor::herald(), &form, true)
+        .await
+        .unwrap();
+    publish_one(&pool, "{}").await;
+    drain(&dispatcher(&pool, config(), true)).await;
+    let got = &receiver.received()[0];
+    let sent = |name: &str| {
+        got.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .unwrap()
+            .1
+            .clone()
+    };
+    assert_eq!(sent("x-credential"), "c-0123456789abcdef");
+    assert_eq!(sent("x-tenant"), "acme");
+    let stored: String = sqlx::query_scalar("SELECT request_headers::text FROM delivery_attempts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        stored.contains(r#"["x-credential", "••••cdef"]"#),
+        "{stored}"
+    );
+    assert!(
+        stored.contains(r#"["x-tenant", "••••"]"#),
+        "every custom header, not guessed: {stored}"
+    );
+    assert!(!stored.contains("0123456789"), "{stored}");
+}

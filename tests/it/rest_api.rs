@@ -2,13 +2,14 @@
 //! that leave nothing half-written, polling, delivery lookup and retry.
 
 use crate::helpers::*;
+use herald::domain::scope::Scope;
 use herald::server::db;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
 async fn api_key(pool: &PgPool) -> String {
-    db::api_keys::create(pool, "producer", None)
+    db::api_keys::create(pool, "producer", &Scope::ALL, None)
         .await
         .unwrap()
         .1
@@ -36,7 +37,9 @@ async fn publishing_needs_a_live_api_key(pool: PgPool) {
     let error: Value = none.json().await.unwrap();
     assert_eq!(error["error"]["code"], "unauthorized");
 
-    let (id, key) = db::api_keys::create(&pool, "producer", None).await.unwrap();
+    let (id, key) = db::api_keys::create(&pool, "producer", &[Scope::Publish], None)
+        .await
+        .unwrap();
     let ok = app
         .send_json(Method::POST, "/api/v1/events", &key, &body)
         .await;
@@ -453,5 +456,178 @@ async fn hostile_payloads_are_stored_exactly_or_refused_clearly(pool: PgPool) {
         count(&pool, "events").await,
         4,
         "only the four accepted events"
+    );
+}
+
+#[sqlx::test]
+async fn a_key_does_what_its_scopes_allow_and_dies_with_its_creator(pool: PgPool) {
+    create_user(
+        &pool,
+        "owner@test.dev",
+        "owner-password",
+        herald::domain::role::Role::Owner,
+    )
+    .await;
+    let owner: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let key_with = |scopes: &'static [Scope]| {
+        let pool = pool.clone();
+        async move {
+            db::api_keys::create(&pool, "k", scopes, Some(owner))
+                .await
+                .unwrap()
+                .1
+        }
+    };
+    let publish = key_with(&[Scope::Publish]).await;
+    let read = key_with(&[Scope::Read]).await;
+    let manage = key_with(&[Scope::Manage]).await;
+    let app = spawn_app(pool.clone()).await;
+    let event = json!({ "type": "user.created", "data": {} });
+    let webhook = json!({ "name": "Mine", "url": "https://attacker.example/catch-all" });
+
+    // A producer's key publishes, and can neither read nor manage.
+    let published = app
+        .send_json(Method::POST, "/api/v1/events", &publish, &event)
+        .await;
+    assert_eq!(published.status(), StatusCode::CREATED);
+    for (method, path) in [
+        (Method::GET, "/api/v1/webhooks"),
+        (Method::GET, "/api/v1/events"),
+    ] {
+        let refused = app.send(method, path, &publish).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{path}");
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(
+            body["error"]["message"],
+            "this API key lacks the read scope"
+        );
+    }
+    let catch_all = app
+        .send_json(Method::POST, "/api/v1/webhooks", &publish, &webhook)
+        .await;
+    assert_eq!(catch_all.status(), StatusCode::FORBIDDEN);
+
+    // Read reads; it cannot create, and cannot publish.
+    assert_eq!(
+        app.send(Method::GET, "/api/v1/webhooks", &read)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let by_reader = app
+        .send_json(Method::POST, "/api/v1/webhooks", &read, &webhook)
+        .await;
+    assert_eq!(by_reader.status(), StatusCode::FORBIDDEN);
+    let published = app
+        .send_json(Method::POST, "/api/v1/events", &read, &event)
+        .await;
+    assert_eq!(published.status(), StatusCode::FORBIDDEN);
+
+    // Manage manages (and reads).
+    let created = app
+        .send_json(Method::POST, "/api/v1/webhooks", &manage, &webhook)
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.send(Method::GET, "/api/v1/webhooks", &manage)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        count(&pool, "endpoints").await,
+        1,
+        "only the managing key's webhook"
+    );
+
+    // Disabling the owner who created them kills every one of their keys.
+    sqlx::query("UPDATE users SET disabled_at = now() WHERE id = $1")
+        .bind(owner)
+        .execute(&pool)
+        .await
+        .unwrap();
+    for key in [&publish, &read, &manage] {
+        let refused = app
+            .send_json(Method::POST, "/api/v1/events", key, &event)
+            .await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[sqlx::test]
+async fn custom_header_values_are_kept_secret_until_an_audited_reveal(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let key = api_key(&pool).await;
+    let body = json!({
+        "name": "Partner",
+        "url": "https://partner.example/hooks",
+        "custom_headers": [["Authorization", "Bearer partner-token-12345678"], ["X-Pass", "hunter2"]]
+    });
+    let created: Value = app
+        .send_json(Method::POST, "/api/v1/webhooks", &key, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    let masked = json!([["Authorization", "••••5678"], ["X-Pass", "••••"]]);
+    assert_eq!(created["custom_headers"], masked);
+    let read = app.get_json(&format!("/api/v1/webhooks/{id}"), &key).await;
+    assert_eq!(read["custom_headers"], masked);
+    let listed = app.get_json("/api/v1/webhooks", &key).await;
+    assert_eq!(listed["data"][0]["custom_headers"], masked);
+
+    // At rest: neither value is anywhere in the row in clear.
+    let row: String = sqlx::query_scalar("SELECT row_to_json(e)::text FROM endpoints e")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        !row.contains("partner-token") && !row.contains("hunter2"),
+        "{row}"
+    );
+
+    // A PATCH that sends the masks back keeps the values.
+    let patch = json!({ "description": "edited", "custom_headers": masked });
+    let patched = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/webhooks/{id}"),
+            &key,
+            &patch,
+        )
+        .await;
+    assert_eq!(patched.status(), StatusCode::OK);
+
+    // The reveal gives them in clear, and is in the audit log with the key's name.
+    let revealed: Value = app
+        .send(Method::POST, &format!("/api/v1/webhooks/{id}/reveal"), &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        revealed["custom_headers"],
+        json!([
+            ["Authorization", "Bearer partner-token-12345678"],
+            ["X-Pass", "hunter2"]
+        ])
+    );
+    assert!(revealed["secret"].as_str().unwrap().starts_with("whsec_"));
+    let reveals: Vec<String> = sqlx::query_scalar(
+        "SELECT action || ' by ' || actor FROM audit_log WHERE action LIKE '%reveal' ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        reveals,
+        vec![
+            "endpoint.secret_reveal by api-key:producer",
+            "endpoint.headers_reveal by api-key:producer"
+        ]
     );
 }

@@ -66,7 +66,8 @@ pub async fn change_user(
 
 pub async fn api_keys(pool: &PgPool) -> sqlx::Result<Vec<ApiKeyView>> {
     sqlx::query_as(
-        r#"SELECT k.id, k.name, k.prefix, u.email AS created_by, k.created_at, k.last_used_at,
+        r#"SELECT k.id, k.name, k.prefix, k.scopes, u.email AS created_by,
+                  u.disabled_at IS NOT NULL AS creator_disabled, k.created_at, k.last_used_at,
                   k.revoked_at
            FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
            ORDER BY k.revoked_at IS NOT NULL, k.created_at DESC"#,

@@ -8,6 +8,8 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::domain::scope::Scope;
+
 pub const KEY_PREFIX: &str = "hk_";
 
 pub fn key_hash(key: &str) -> Vec<u8> {
@@ -20,6 +22,7 @@ pub struct ApiKey {
     pub id: Uuid,
     pub name: String,
     pub created_by: Option<Uuid>,
+    pub scopes: Vec<Scope>,
     #[sqlx(default)]
     last_used_at: Option<DateTime<Utc>>,
 }
@@ -28,6 +31,7 @@ pub struct ApiKey {
 pub async fn create(
     pool: &PgPool,
     name: &str,
+    scopes: &[Scope],
     created_by: Option<Uuid>,
 ) -> sqlx::Result<(Uuid, String)> {
     let mut bytes = [0u8; 32];
@@ -35,23 +39,28 @@ pub async fn create(
     let key = format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
     let id = Uuid::now_v7();
     sqlx::query(
-        "INSERT INTO api_keys (id, name, prefix, key_hash, created_by) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO api_keys (id, name, prefix, key_hash, created_by, scopes) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id)
     .bind(name)
     .bind(&key[..10])
     .bind(key_hash(&key))
     .bind(created_by)
+    .bind(scopes)
     .execute(pool)
     .await?;
     Ok((id, key))
 }
 
-/// The live key with this value. `last_used_at` is written at most once a minute per key, so
-/// a busy producer does not turn every publish into an extra write.
+/// The live key with this value: not revoked, and its creator (if it has one: keys made with
+/// the CLI have none) not disabled. `last_used_at` is written at most once a minute per key,
+/// so a busy producer does not turn every publish into an extra write.
 pub async fn authenticate(pool: &PgPool, key: &str) -> sqlx::Result<Option<ApiKey>> {
     let found: Option<ApiKey> = sqlx::query_as(
-        "SELECT id, name, created_by, last_used_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        r#"SELECT k.id, k.name, k.created_by, k.scopes, k.last_used_at
+           FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
+           WHERE k.key_hash = $1 AND k.revoked_at IS NULL
+             AND (k.created_by IS NULL OR u.disabled_at IS NULL)"#,
     )
     .bind(key_hash(key))
     .fetch_optional(pool)

@@ -1,9 +1,10 @@
 //! Webhook endpoints: create, edit, enable/disable, soft delete, secrets (encrypted at rest,
 //! rotation with an overlap), health from the hourly aggregates.
 
-use crate::domain::endpoint::{EndpointSettings, EndpointView, Health};
+use crate::domain::endpoint::{EndpointSettings, EndpointView, Health, keep_masked};
 use crate::domain::health::{BUCKETS, quantile_ms};
 use crate::domain::signing::{SignatureScheme, secret_from_key};
+use crate::domain::webhook::mask_value;
 use crate::error::AppError;
 use crate::server::crypto::SecretBox;
 use chrono::{DateTime, DurationRound, Utc};
@@ -31,6 +32,19 @@ fn name_taken(err: sqlx::Error) -> AppError {
     err.into()
 }
 
+/// The two stored forms of an endpoint's custom headers: masked for display, sealed for use.
+fn stored_headers(
+    headers: &[(String, String)],
+    secrets: &SecretBox,
+) -> (Json<Vec<(String, String)>>, Vec<u8>) {
+    let masked = headers
+        .iter()
+        .map(|(name, value)| (name.clone(), mask_value(value)))
+        .collect();
+    let sealed = secrets.encrypt(&serde_json::to_string(headers).unwrap_or_else(|_| "[]".into()));
+    (Json(masked), sealed)
+}
+
 pub async fn create(
     pool: &PgPool,
     settings: &EndpointSettings,
@@ -38,18 +52,20 @@ pub async fn create(
     secrets: &SecretBox,
 ) -> Result<Uuid, AppError> {
     let id = Uuid::now_v7();
+    let (masked, sealed) = stored_headers(&settings.custom_headers, secrets);
     sqlx::query(
         r#"INSERT INTO endpoints (id, name, url, description, event_types, custom_headers,
-               retry_schedule_secs, timeout_ms, rate_limit_per_sec, max_in_flight, signature_scheme,
-               secret_encrypted, enabled)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"#,
+               custom_headers_sealed, retry_schedule_secs, timeout_ms, rate_limit_per_sec,
+               max_in_flight, signature_scheme, secret_encrypted, enabled)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"#,
     )
     .bind(id)
     .bind(&settings.name)
     .bind(&settings.url)
     .bind(&settings.description)
     .bind(&settings.event_types)
-    .bind(Json(&settings.custom_headers))
+    .bind(masked)
+    .bind(sealed)
     .bind(&settings.retry_schedule_secs)
     .bind(settings.timeout_ms)
     .bind(settings.rate_limit_per_sec)
@@ -64,32 +80,20 @@ pub async fn create(
 }
 
 /// Saves the form. A custom header whose value comes back masked keeps its stored value.
-pub async fn update(pool: &PgPool, id: Uuid, settings: &EndpointSettings) -> Result<(), AppError> {
-    let stored: Option<Json<Vec<(String, String)>>> = sqlx::query_scalar(
-        "SELECT custom_headers FROM endpoints WHERE id = $1 AND deleted_at IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    let stored = stored.ok_or(AppError::NotFound("Webhook".into()))?.0;
-    let headers: Vec<(String, String)> = settings
-        .custom_headers
-        .iter()
-        .map(|(name, value)| {
-            let kept = stored
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone());
-            match (value.as_str(), kept) {
-                ("••••••••", Some(old)) => (name.clone(), old),
-                _ => (name.clone(), value.clone()),
-            }
-        })
-        .collect();
+pub async fn update(
+    pool: &PgPool,
+    id: Uuid,
+    settings: &EndpointSettings,
+    secrets: &SecretBox,
+) -> Result<(), AppError> {
+    let stored = reveal_headers(pool, id, secrets).await?;
+    let headers = keep_masked(&settings.custom_headers, &stored);
+    let (masked, sealed) = stored_headers(&headers, secrets);
     sqlx::query(
         r#"UPDATE endpoints SET name = $2, url = $3, description = $4, event_types = $5,
-               custom_headers = $6, retry_schedule_secs = $7, timeout_ms = $8,
-               rate_limit_per_sec = $9, max_in_flight = $10, signature_scheme = $11, updated_at = now()
+               custom_headers = $6, custom_headers_sealed = $7, retry_schedule_secs = $8,
+               timeout_ms = $9, rate_limit_per_sec = $10, max_in_flight = $11,
+               signature_scheme = $12, updated_at = now()
            WHERE id = $1 AND deleted_at IS NULL"#,
     )
     .bind(id)
@@ -97,7 +101,8 @@ pub async fn update(pool: &PgPool, id: Uuid, settings: &EndpointSettings) -> Res
     .bind(&settings.url)
     .bind(&settings.description)
     .bind(&settings.event_types)
-    .bind(Json(&headers))
+    .bind(masked)
+    .bind(sealed)
     .bind(&settings.retry_schedule_secs)
     .bind(settings.timeout_ms)
     .bind(settings.rate_limit_per_sec)
@@ -107,6 +112,64 @@ pub async fn update(pool: &PgPool, id: Uuid, settings: &EndpointSettings) -> Res
     .await
     .map_err(name_taken)?;
     Ok(())
+}
+
+/// An endpoint's custom headers as sealed (or, for a row not sealed yet, as stored).
+#[derive(sqlx::FromRow)]
+pub struct HeaderRecord {
+    pub custom_headers: Json<Vec<(String, String)>>,
+    pub custom_headers_sealed: Option<Vec<u8>>,
+}
+
+impl HeaderRecord {
+    pub fn open(self, secrets: &SecretBox) -> anyhow::Result<Vec<(String, String)>> {
+        match self.custom_headers_sealed {
+            Some(sealed) => Ok(serde_json::from_str(&secrets.decrypt(&sealed)?)?),
+            None => Ok(self.custom_headers.0),
+        }
+    }
+}
+
+/// The custom headers with their values in clear.
+pub async fn reveal_headers(
+    pool: &PgPool,
+    id: Uuid,
+    secrets: &SecretBox,
+) -> Result<Vec<(String, String)>, AppError> {
+    let record: HeaderRecord = sqlx::query_as(
+        "SELECT custom_headers, custom_headers_sealed FROM endpoints WHERE id = $1 AND deleted_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound("Webhook".into()))?;
+    Ok(record.open(secrets)?)
+}
+
+/// Seals the custom headers of rows written before they were sealed (run at start).
+pub async fn seal_plain_headers(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<u64> {
+    #[derive(sqlx::FromRow)]
+    struct Plain {
+        id: Uuid,
+        custom_headers: Json<Vec<(String, String)>>,
+    }
+    let rows: Vec<Plain> = sqlx::query_as(
+        "SELECT id, custom_headers FROM endpoints WHERE custom_headers_sealed IS NULL",
+    )
+    .fetch_all(pool)
+    .await?;
+    for row in &rows {
+        let (masked, sealed) = stored_headers(&row.custom_headers.0, secrets);
+        sqlx::query(
+            "UPDATE endpoints SET custom_headers = $2, custom_headers_sealed = $3 WHERE id = $1 AND custom_headers_sealed IS NULL",
+        )
+        .bind(row.id)
+        .bind(masked)
+        .bind(sealed)
+        .execute(pool)
+        .await?;
+    }
+    Ok(rows.len() as u64)
 }
 
 /// Enables or disables; enabling clears Herald's reason and the failing streak.

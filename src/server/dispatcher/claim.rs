@@ -14,9 +14,9 @@
 use crate::domain::attempt::Trigger;
 use crate::domain::signing::SignatureScheme;
 use crate::server::crypto::SecretBox;
+use crate::server::db::endpoints::HeaderRecord;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
-use sqlx::types::Json;
 use std::collections::HashMap;
 use std::time::Duration;
 use uuid::Uuid;
@@ -131,7 +131,8 @@ struct EndpointRow {
     deleted: bool,
     secret_encrypted: Vec<u8>,
     previous_secret: Option<Vec<u8>>,
-    custom_headers: Json<Vec<(String, String)>>,
+    #[sqlx(flatten)]
+    headers: HeaderRecord,
     signature_scheme: SignatureScheme,
     timeout_ms: Option<i32>,
     retry_schedule_secs: Option<Vec<i32>>,
@@ -153,7 +154,7 @@ impl EndpointRow {
             deleted: self.deleted,
             secrets: all_secrets,
             scheme: self.signature_scheme,
-            custom_headers: self.custom_headers.0,
+            custom_headers: self.headers.open(secrets)?,
             timeout: self.timeout_ms.map(to_duration),
             retry_schedule: self.retry_schedule_secs.map(|s| {
                 s.into_iter()
@@ -175,7 +176,7 @@ pub async fn endpoints(
         r#"SELECT id, url, enabled, deleted_at IS NOT NULL AS deleted, secret_encrypted,
                   CASE WHEN previous_secret_expires_at > now() THEN previous_secret_encrypted END
                       AS previous_secret,
-                  custom_headers, signature_scheme, timeout_ms, retry_schedule_secs,
+                  custom_headers, custom_headers_sealed, signature_scheme, timeout_ms, retry_schedule_secs,
                   rate_limit_per_sec, max_in_flight
            FROM endpoints WHERE id = ANY($1)"#,
     )

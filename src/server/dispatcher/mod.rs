@@ -310,7 +310,7 @@ fn attempt_row(
         started_at: sent.started_at,
         duration_ms: i32::try_from(sent.duration.as_millis()).unwrap_or(i32::MAX),
         request_url: endpoint.url.clone(),
-        request_headers: to_json(&masked_for_log(headers)),
+        request_headers: to_json(&masked_for_log(headers, &endpoint.custom_headers)),
         response_status: sent.status.and_then(|s| i16::try_from(s).ok()),
         response_headers: sent.response_headers,
         response_body: sent.body,

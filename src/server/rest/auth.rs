@@ -1,6 +1,7 @@
 //! API-key authentication: `Authorization: Bearer hk_…`.
 
 use super::error::ApiError;
+use crate::domain::scope::{Scope, allows};
 use crate::error::AppError;
 use crate::server::db::api_keys::{self, ApiKey};
 use crate::server::db::audit::Actor;
@@ -14,6 +15,17 @@ use axum::http::request::Parts;
 pub struct ApiCaller(pub ApiKey);
 
 impl ApiCaller {
+    /// The handler's guard: the key must hold `needed` (403 otherwise, naming the scope).
+    pub fn require(&self, needed: Scope) -> Result<(), ApiError> {
+        if allows(&self.0.scopes, needed) {
+            return Ok(());
+        }
+        Err(ApiError(AppError::Forbidden(format!(
+            "this API key lacks the {} scope",
+            needed.as_str()
+        ))))
+    }
+
     /// How the key appears in the audit log: `api-key:<name>`, on behalf of its creator.
     pub fn actor(&self) -> Actor {
         Actor::api_key(&self.0.name, self.0.created_by)

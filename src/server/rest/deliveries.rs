@@ -5,6 +5,7 @@ use super::auth::ApiCaller;
 use super::error::ApiError;
 use super::id_of;
 use crate::domain::delivery::{AttemptView, DeliveryRow};
+use crate::domain::scope::Scope;
 use crate::server::service::deliveries as service;
 use crate::server::state::AppState;
 use axum::Json;
@@ -22,9 +23,10 @@ pub struct DeliveryDetail {
 
 pub async fn get(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<DeliveryDetail>, ApiError> {
+    caller.require(Scope::Read)?;
     let (delivery, attempts) = service::with_attempts(&state, id_of(&id, "Delivery")?).await?;
     Ok(Json(DeliveryDetail { delivery, attempts }))
 }
@@ -35,6 +37,7 @@ pub async fn retry(
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    caller.require(Scope::Manage)?;
     let id = id_of(&id, "Delivery")?;
     service::retry(&state, &caller.actor(), id).await?;
     Ok((

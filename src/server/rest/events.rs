@@ -3,6 +3,7 @@
 
 use super::auth::ApiCaller;
 use super::error::ApiError;
+use crate::domain::scope::Scope;
 use crate::error::AppError;
 use crate::server::service::events::{self as service, EventList, PublishRequest};
 use crate::server::state::AppState;
@@ -28,10 +29,11 @@ struct PublishBody<'a> {
 /// idempotency key (body field or `Idempotency-Key` header) was seen before.
 pub async fn publish(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    caller.require(Scope::Publish)?;
     let limit = state.settings.max_payload_bytes;
     // Past twice the limit the body is not even read (the router's cap); either way the
     // answer is the same JSON 413.
@@ -75,9 +77,10 @@ pub struct ListQuery {
 /// Lists events oldest first after a cursor (or the newest page without one).
 pub async fn list(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<EventList>, ApiError> {
+    caller.require(Scope::Read)?;
     let list = service::list(
         &state.pool,
         query.after.as_deref(),

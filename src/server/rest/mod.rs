@@ -30,6 +30,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/webhooks/{id}"),
     ("post", "/api/v1/webhooks/{id}/test"),
     ("post", "/api/v1/webhooks/{id}/rotate-secret"),
+    ("post", "/api/v1/webhooks/{id}/reveal"),
     ("get", "/api/v1/webhooks/{id}/deliveries"),
     ("get", "/api/v1/openapi.json"),
 ];
@@ -54,6 +55,7 @@ pub fn router(max_payload: usize) -> Router<AppState> {
             "/api/v1/webhooks/{id}/rotate-secret",
             post(webhooks::rotate_secret),
         )
+        .route("/api/v1/webhooks/{id}/reveal", post(webhooks::reveal))
         .route(
             "/api/v1/webhooks/{id}/deliveries",
             get(webhooks::deliveries),

@@ -6,6 +6,7 @@ use super::error::ApiError;
 use super::{id_of, json_body};
 use crate::domain::endpoint::{EndpointForm, EndpointView, headers_text};
 use crate::domain::log_query::Cursor;
+use crate::domain::scope::Scope;
 use crate::server::service::endpoints::{self as service, ROTATION_OVERLAP_HOURS};
 use crate::server::state::AppState;
 use axum::Json;
@@ -49,7 +50,7 @@ impl WebhookInput {
         set(&mut form.event_types, self.event_types);
         set(
             &mut form.custom_headers,
-            self.custom_headers.map(|h| headers_text(&h, false)),
+            self.custom_headers.map(|h| headers_text(&h)),
         );
         set(&mut form.retry_schedule, self.retry_schedule);
         set(&mut form.timeout_ms, self.timeout_ms.map(number));
@@ -76,6 +77,7 @@ pub async fn create(
     caller: ApiCaller,
     body: Result<Json<WebhookInput>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
+    caller.require(Scope::Manage)?;
     let input = json_body(body, state.settings.max_payload_bytes)?;
     let enabled = input.enabled.unwrap_or(true);
     let form = input.onto(EndpointForm::default());
@@ -89,16 +91,18 @@ pub async fn create(
 
 pub async fn list(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Scope::Read)?;
     Ok(Json(json!({ "data": service::list(&state).await? })))
 }
 
 pub async fn get(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<EndpointView>, ApiError> {
+    caller.require(Scope::Read)?;
     Ok(Json(service::get(&state, id_of(&id, "Webhook")?).await?))
 }
 
@@ -108,6 +112,7 @@ pub async fn update(
     Path(id): Path<String>,
     body: Result<Json<WebhookInput>, JsonRejection>,
 ) -> Result<Json<EndpointView>, ApiError> {
+    caller.require(Scope::Manage)?;
     let id = id_of(&id, "Webhook")?;
     let input = json_body(body, state.settings.max_payload_bytes)?;
     let enabled = input.enabled;
@@ -121,6 +126,7 @@ pub async fn delete(
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    caller.require(Scope::Manage)?;
     service::delete(&state, &caller.actor(), id_of(&id, "Webhook")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -130,10 +136,25 @@ pub async fn rotate_secret(
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Scope::Manage)?;
     let secret = service::rotate_secret(&state, &caller.actor(), id_of(&id, "Webhook")?).await?;
     Ok(Json(
         json!({ "secret": secret, "previous_secret_valid_hours": ROTATION_OVERLAP_HOURS }),
     ))
+}
+
+/// The signing secret and the custom header values in clear (manage scope; both reveals are
+/// audited with the key's name).
+pub async fn reveal(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Scope::Manage)?;
+    let (id, actor) = (id_of(&id, "Webhook")?, caller.actor());
+    let secret = service::reveal_secret(&state, &actor, id).await?;
+    let headers = service::reveal_headers(&state, &actor, id).await?;
+    Ok(Json(json!({ "secret": secret, "custom_headers": headers })))
 }
 
 /// Sends a `webhook.test` event to one endpoint (even a disabled one).
@@ -142,6 +163,7 @@ pub async fn send_test(
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<crate::server::service::events::Published>), ApiError> {
+    caller.require(Scope::Manage)?;
     let sent = service::send_test(&state, &caller.actor(), id_of(&id, "Webhook")?).await?;
     Ok((StatusCode::ACCEPTED, Json(sent.event)))
 }
@@ -155,10 +177,11 @@ pub struct DeliveriesQuery {
 /// The endpoint's deliveries, newest first, 50 a page (`next_cursor` for the next).
 pub async fn deliveries(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
     Query(q): Query<DeliveriesQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Scope::Read)?;
     let id = id_of(&id, "Webhook")?;
     let page = service::deliveries(&state, id, q.status.as_deref(), q.cursor.as_deref()).await?;
     Ok(Json(

@@ -2,6 +2,7 @@
 
 use super::Actor;
 use crate::domain::admin::ApiKeyView;
+use crate::domain::scope::parse_scopes;
 use crate::error::AppError;
 use crate::server::db;
 use crate::server::state::AppState;
@@ -12,11 +13,19 @@ pub async fn list(state: &AppState) -> Result<Vec<ApiKeyView>, AppError> {
     Ok(db::admin::api_keys(&state.pool).await?)
 }
 
-/// Creates a key named `name` and returns it: the only time it exists in clear.
-pub async fn create(state: &AppState, actor: &Actor, name: &str) -> Result<String, AppError> {
+/// Creates a key named `name` with the chosen scopes (none chosen: `publish`) and returns it:
+/// the only time it exists in clear.
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    name: &str,
+    scopes: &[String],
+) -> Result<String, AppError> {
     let name = valid_name(name)?;
-    let (_, key) = db::api_keys::create(&state.pool, name, actor.user_id).await?;
-    db::audit::record(&state.pool, actor, "api_key.create", name, json!({})).await?;
+    let scopes = parse_scopes(scopes).map_err(|problem| AppError::field("scopes", problem))?;
+    let (_, key) = db::api_keys::create(&state.pool, name, &scopes, actor.user_id).await?;
+    let details = json!({ "scopes": scopes });
+    db::audit::record(&state.pool, actor, "api_key.create", name, details).await?;
     Ok(key)
 }
 

@@ -83,7 +83,7 @@ pub async fn update(
     enabled: Option<bool>,
 ) -> Result<EndpointView, AppError> {
     let settings = validated(state, form).await?;
-    db::endpoints::update(&state.pool, id, &settings).await?;
+    db::endpoints::update(&state.pool, id, &settings, &state.settings.secrets).await?;
     if let Some(enabled) = enabled {
         db::endpoints::set_enabled(&state.pool, id, enabled).await?;
     }
@@ -117,6 +117,25 @@ pub async fn reveal_secret(state: &AppState, actor: &Actor, id: Uuid) -> Result<
     let secret = db::endpoints::reveal_secret(&state.pool, id, &state.settings.secrets).await?;
     audit(state, actor, "endpoint.secret_reveal", id, json!({})).await?;
     Ok(secret)
+}
+
+/// The custom headers with their values in clear; every reveal is audited.
+pub async fn reveal_headers(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Vec<(String, String)>, AppError> {
+    let headers = db::endpoints::reveal_headers(&state.pool, id, &state.settings.secrets).await?;
+    let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
+    audit(
+        state,
+        actor,
+        "endpoint.headers_reveal",
+        id,
+        json!({ "headers": names }),
+    )
+    .await?;
+    Ok(headers)
 }
 
 /// A new secret; the old one keeps signing for [`ROTATION_OVERLAP_HOURS`].

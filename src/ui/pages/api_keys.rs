@@ -4,6 +4,7 @@
 
 use crate::api::admin::{CreateApiKey, RevokeApiKey, list_api_keys};
 use crate::domain::admin::ApiKeyView;
+use crate::domain::scope::Scope;
 use crate::domain::time::exact;
 use crate::error::AppError;
 use crate::ui::components::alert::ErrorAlert;
@@ -44,7 +45,7 @@ fn KeyTable(list: Vec<ApiKeyView>) -> impl IntoView {
     view! {
         <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow-sm ring-1 ring-slate-200" data-testid="key-table">
             <thead class="bg-slate-50 text-left text-xs font-semibold uppercase text-slate-500">
-                <tr><th class="px-4 py-2">"Name"</th><th class="px-4 py-2">"Key"</th><th class="px-4 py-2">"Created"</th><th class="px-4 py-2">"Last used"</th><th class="px-4 py-2"></th></tr>
+                <tr><th class="px-4 py-2">"Name"</th><th class="px-4 py-2">"Key"</th><th class="px-4 py-2">"Scopes"</th><th class="px-4 py-2">"Created"</th><th class="px-4 py-2">"Last used"</th><th class="px-4 py-2"></th></tr>
             </thead>
             <tbody class="divide-y divide-slate-100">
                 {list.into_iter().map(|key| view! { <KeyRow key /> }).collect_view()}
@@ -63,11 +64,15 @@ fn KeyRow(key: ApiKeyView) -> impl IntoView {
         <tr data-testid="key-row" data-name=key.name.clone()>
             <td class="px-4 py-2">{key.name.clone()}</td>
             <td class="px-4 py-2 font-mono text-xs">{format!("{}…", key.prefix)}</td>
+            <td class="px-4 py-2 text-xs" data-testid="key-scopes">{key.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")}</td>
             <td class="px-4 py-2 text-slate-600">{format!("{}{created_by}", exact(key.created_at))}</td>
             <td class="px-4 py-2 text-slate-600">{key.last_used_at.map(exact).unwrap_or_else(|| "never".into())}</td>
             <td class="px-4 py-2 text-right">
                 {match key.revoked_at {
                     Some(at) => view! { <span class="text-xs text-slate-500">{format!("revoked {}", exact(at))}</span> }.into_any(),
+                    None if key.creator_disabled => view! {
+                        <span class="text-xs text-red-700" data-testid="key-refused">"refused: its creator is disabled"</span>
+                    }.into_any(),
                     None => view! {
                         <form method="post" action=RevokeApiKey::url()>
                             <input type="hidden" name="id" value=key.id.to_string() />
@@ -104,6 +109,15 @@ fn NewKey(children: Children) -> impl IntoView {
     view! {
         <ActionForm action=create attr:class="mb-4 flex max-w-3xl flex-wrap items-start gap-3 rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-200">
             <label class="text-sm">"Name"<input type="text" name="name" aria-label="Key name" placeholder="billing-service" class="ml-2 rounded px-2 py-1 ring-1 ring-slate-300" /><FieldMessage message=name_error /></label>
+            <fieldset class="text-sm">
+                <legend class="sr-only">"Scopes"</legend>
+                {Scope::ALL.into_iter().map(|scope| view! {
+                    <label class="mr-3 inline-flex items-center gap-1" title=scope.describe()>
+                        <input type="checkbox" name="scopes[]" value=scope.as_str() checked=scope == Scope::Publish />
+                        {scope.as_str()}
+                    </label>
+                }).collect_view()}
+            </fieldset>
             <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white">"Create key"</button>
         </ActionForm>
         {move || create.value().get().and_then(|r| r.ok()).map(|key| view! {

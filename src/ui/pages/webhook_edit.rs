@@ -5,7 +5,7 @@
 use crate::api::deliveries::filter_choices;
 use crate::api::endpoints::{
     DeleteWebhook, SaveWebhook, SetWebhookEnabled, get_webhook, recover_count, recover_webhook,
-    reveal_webhook_secret, rotate_webhook_secret,
+    reveal_webhook_headers, reveal_webhook_secret, rotate_webhook_secret,
 };
 use crate::domain::endpoint::{EndpointForm, EndpointView};
 use crate::domain::signing::SignatureScheme;
@@ -141,9 +141,10 @@ fn Editor(existing: Option<Existing>, form: EndpointForm, types: Vec<String>) ->
                 <span class="text-sm font-medium text-slate-700">"Custom headers"</span>
                 <TextArea name="custom_headers" label="Custom headers" text=form.custom_headers.clone() placeholder="X-Tenant: acme"
                     class="mt-1 block w-full rounded-md px-3 py-2 font-mono text-sm ring-1 ring-slate-300" />
-                <span class="text-xs text-slate-500">"One \"Name: value\" per line. Herald's own headers (signatures, Content-Type, User-Agent…) cannot be replaced."</span>
+                <span class="text-xs text-slate-500">"One \"Name: value\" per line. Herald's own headers (signatures, Content-Type, User-Agent…) cannot be replaced. Values are kept encrypted and shown masked; a masked value left as it is keeps the stored one."</span>
                 <FieldMessage message=Signal::derive(error("custom_headers")) />
             </label>
+            {existing.as_ref().map(|e| view! { <RevealHeaders id=e.id /> })}
             <div class="grid gap-4 sm:grid-cols-2">
                 <Field label="Retry schedule" name="retry_schedule" value=form.retry_schedule.clone() error=Signal::derive(error("retry_schedule")) hint="e.g. 1m,5m,25m — empty: the server's schedule" />
                 <Field label="Timeout (ms)" name="timeout_ms" value=form.timeout_ms.clone() error=Signal::derive(error("timeout_ms")) hint="empty: 10000" />
@@ -191,6 +192,30 @@ fn Field(
             {(!hint.is_empty()).then(|| view! { <span class="text-xs text-slate-500">{hint}</span> })}
             <FieldMessage message=error />
         </label>
+    }
+}
+
+/// "Reveal values": the custom headers in clear, on an explicit (audited) click.
+#[component]
+fn RevealHeaders(id: Uuid) -> impl IntoView {
+    let shown = RwSignal::new(None::<String>);
+    let reveal = move |_| {
+        spawn_local(async move {
+            let text = match reveal_webhook_headers(id).await {
+                Ok(text) if text.is_empty() => "No custom headers".to_string(),
+                Ok(text) => text,
+                Err(err) => err.to_string(),
+            };
+            shown.set(Some(text));
+        })
+    };
+    view! {
+        <div class="text-sm">
+            <button type="button" class="rounded px-2 py-1 ring-1 ring-slate-300 hover:bg-slate-50" on:click=reveal>"Reveal header values"</button>
+            {move || shown.get().map(|text| view! {
+                <pre class="mt-2 overflow-auto rounded bg-slate-100 p-2 text-xs" data-testid="revealed-headers">{text}</pre>
+            })}
+        </div>
     }
 }
 
