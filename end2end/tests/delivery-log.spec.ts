@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { DeliveriesPage, LoginPage, MEMBER, publish, receiverAnswers, signInAsAdmin } from './pages/portal';
+import { DeliveriesPage, LoginPage, MEMBER, SAME_ORIGIN, publish, receiverAnswers, signInAsAdmin } from './pages/portal';
 
 // The demo data has ~150 deliveries across four endpoints; the "Local receiver" endpoint points
 // at the demo's test receiver (its own port, 3101 in these runs), which the tests steer.
@@ -193,7 +193,7 @@ test('new deliveries are offered above the rows being read, without moving them'
 
 test('members and anonymous callers cannot call the log functions', async ({ page, playwright }) => {
   const anonymous = await playwright.request.newContext({ baseURL: 'http://127.0.0.1:3100' });
-  const form = { headers: { 'content-type': 'application/x-www-form-urlencoded' }, data: 'view=' };
+  const form = { headers: { ...SAME_ORIGIN, 'content-type': 'application/x-www-form-urlencoded' }, data: 'view=' };
   expect((await anonymous.post('/api/delivery_log', form)).status()).toBe(401);
   expect((await anonymous.post('/api/bulk_retry_count', form)).status()).toBe(401);
   await anonymous.dispose();

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { OWNER, RECEIVER, apiKey, receiverAnswers, signInAs, waitForHydration } from './pages/portal';
+import { OWNER, RECEIVER, apiKey, receiverAnswers, signInAs, waitForHydration, SAME_ORIGIN } from './pages/portal';
 
 // Markup in every field that someone other than the admin reading the page controls: a
 // producer (event data), an API-key holder (webhook fields), a receiver (response headers and
@@ -71,7 +71,7 @@ test('markup from producers, key holders, receivers and links never runs in the 
   // directly), and an API key whose name carries markup.
   await signInAs(page, OWNER);
   const user = await page.request.post('/api/create_user', {
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    headers: { ...SAME_ORIGIN, accept: 'application/json' },
     form: { email: `x${tag}<svg/onload=alert(11)>@e2e.test`, password: 'long-enough-password', role: 'admin' },
   });
   expect(user.status()).toBe(422);

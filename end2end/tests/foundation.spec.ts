@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { ADMIN, DeliveriesPage, LoginPage, MEMBER } from './pages/portal';
+import { ADMIN, DeliveriesPage, LoginPage, MEMBER, SAME_ORIGIN } from './pages/portal';
 
 test('an anonymous visitor is sent to the sign-in page', async ({ page }) => {
   await page.goto('/admin/webhook-deliveries');
@@ -71,7 +71,7 @@ test('a member is refused the admin pages and their server functions', async ({ 
   await expect(page.getByTestId('access-refused').getByText('Admin or higher role required')).toBeVisible();
   await expect(page.getByTestId('delivery-row')).toHaveCount(0);
 
-  const direct = await page.request.post('/api/delivery_log', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, data: 'view=' });
+  const direct = await page.request.post('/api/delivery_log', { headers: { ...SAME_ORIGIN, 'content-type': 'application/x-www-form-urlencoded' }, data: 'view=' });
   expect(direct.status()).toBe(403);
 });
 

@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { createHmac } from 'node:crypto';
-import { DeliveriesPage, LoginPage, MEMBER, OWNER, RECEIVER, publish, receivedAt, signInAs, signInAsAdmin, waitForHydration } from './pages/portal';
+import { DeliveriesPage, LoginPage, MEMBER, OWNER, RECEIVER, publish, receivedAt, signInAs, signInAsAdmin, waitForHydration, SAME_ORIGIN } from './pages/portal';
 
 /** Standard Webhooks check, written independently of Herald: HMAC-SHA256 over id.timestamp.body. */
 function verifies(secret: string, headers: Record<string, string>, body: string): boolean {
@@ -156,7 +156,7 @@ test('an admin is not an owner: user and key management are refused', async ({ p
   await signInAsAdmin(page);
   await page.goto('/admin/users');
   await expect(page.getByRole('alert')).toContainText('Owner role required');
-  const response = await page.request.post('/api/create_api_key', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, data: 'name=sneaky' });
+  const response = await page.request.post('/api/create_api_key', { headers: { ...SAME_ORIGIN, 'content-type': 'application/x-www-form-urlencoded' }, data: 'name=sneaky' });
   expect(response.status()).toBe(403);
 });
 
@@ -165,6 +165,6 @@ test('a member cannot call webhook functions directly', async ({ page }) => {
   await login.goto();
   await login.signIn(MEMBER);
   await expect(page.getByTestId('access-refused').getByText('Admin or higher role required')).toBeVisible();
-  const response = await page.request.post('/api/list_webhooks', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, data: '' });
+  const response = await page.request.post('/api/list_webhooks', { headers: { ...SAME_ORIGIN, 'content-type': 'application/x-www-form-urlencoded' }, data: '' });
   expect(response.status()).toBe(403);
 });

@@ -52,6 +52,13 @@ pub struct ServeArgs {
     #[arg(long, env = "HERALD_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
 
+    /// The portal's address as users' browsers reach it (scheme, host, port; e.g.
+    /// https://herald.example.com). State-changing requests must come from it, and requests
+    /// for any other host are refused. Default: http://<--listen> (and http://localhost:<port>
+    /// when listening on loopback); required when listening on every interface.
+    #[arg(long, env = "HERALD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// Load demo endpoints, events and deliveries (once) so the portal has something to show,
     /// and run a local test receiver for them on its own address (see --demo-receiver-listen).
     #[arg(long, env = "HERALD_DEMO")]
@@ -85,7 +92,7 @@ pub struct ServeArgs {
     #[arg(long, env = "HERALD_DATA_DIR", default_value = ".data")]
     pub data_dir: PathBuf,
 
-    /// Mark the session cookie `Secure` (set this when the portal is served over HTTPS).
+    /// Mark the session cookie `Secure` (on by itself when --public-url is https://).
     #[arg(long, env = "HERALD_SECURE_COOKIES")]
     pub secure_cookies: bool,
 

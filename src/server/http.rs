@@ -84,8 +84,12 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
         Some(tokio::spawn(dispatcher.run(stopped.clone())))
     };
 
+    let state_public = state.settings.public.primary().to_string();
     let app = router(state, !args.no_portal);
-    println!("herald: listening on http://{addr} (portal: http://{addr}/admin/webhook-deliveries)");
+    println!(
+        "herald: listening on http://{addr} (portal: {}/admin/webhook-deliveries)",
+        state_public
+    );
     let mut http_stopped = stopped.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -117,13 +121,15 @@ fn build_state(pool: PgPool, args: &ServeArgs) -> anyhow::Result<AppState> {
         .leptos_options;
     leptos_options.site_addr = args.listen;
     leptos_options.site_root = site_root(args).to_string_lossy().into_owned().into();
+    let public = super::origin::PublicOrigin::new(args.public_url.as_deref(), args.listen)?;
     let settings = Settings {
-        secure_cookies: args.secure_cookies,
+        secure_cookies: args.secure_cookies || public.primary().starts_with("https://"),
         session_ttl: Duration::from_secs(u64::from(args.session_hours.max(1)) * 3600),
         secrets: SecretBox::load(args.secret_key.as_deref(), &args.data_dir)?,
         max_payload_bytes: args.dispatch.max_payload_bytes,
         allow_http: args.dispatch.allow_http || args.demo,
         login_limiter: Default::default(),
+        public: Arc::new(public),
     };
     Ok(AppState {
         leptos_options,
@@ -168,8 +174,9 @@ pub fn router(state: AppState, portal: bool) -> Router {
                 _,
             >(provide_state, shell));
     }
+    let public = state.settings.public.clone();
     let app = app
-        .layer(middleware::from_fn(refuse_cross_site))
+        .layer(middleware::from_fn_with_state(public, super::origin::guard))
         .with_state(state);
     security_headers(app)
 }
@@ -208,31 +215,6 @@ fn security_headers(app: Router) -> Router {
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; frame-ancestors 'none'",
         ))
-}
-
-/// Refuses cross-site writes (server functions are POSTs): a browser sends `Origin` on every
-/// POST, and it must name this host. Requests without `Origin` (curl, API clients) pass.
-async fn refuse_cross_site(request: Request<Body>, next: Next) -> Response {
-    if request.method() != Method::GET
-        && request.method() != Method::HEAD
-        && !same_origin(request.headers())
-    {
-        return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
-    }
-    next.run(request).await
-}
-
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true; // not a browser cross-site request (curl, server-side calls)
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    origin
-        .split_once("://")
-        .is_some_and(|(_, rest)| rest == host)
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

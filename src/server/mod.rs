@@ -11,6 +11,7 @@ pub mod dispatcher;
 pub mod http;
 pub mod jobs;
 pub mod metrics;
+pub mod origin;
 pub mod rest;
 pub mod service;
 pub mod state;

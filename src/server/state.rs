@@ -24,6 +24,8 @@ pub struct Settings {
     /// Endpoint URLs may be plain http:// (dev and demo); otherwise HTTPS only.
     pub allow_http: bool,
     pub login_limiter: super::auth::limiter::LoginLimiter,
+    /// The origin(s) the portal answers as (`--public-url`); see [`super::origin`].
+    pub public: std::sync::Arc<super::origin::PublicOrigin>,
 }
 
 impl AppState {

@@ -67,6 +67,11 @@ impl TestApp {
 }
 
 pub fn test_state(pool: PgPool) -> AppState {
+    test_state_at(pool, "127.0.0.1:9".parse().unwrap())
+}
+
+/// The state of a server listening at `addr` (its public origin is `http://<addr>`).
+pub fn test_state_at(pool: PgPool, addr: std::net::SocketAddr) -> AppState {
     let leptos_options = leptos::config::get_configuration(Some("Cargo.toml"))
         .expect("Cargo.toml has [package.metadata.leptos]")
         .leptos_options;
@@ -77,6 +82,7 @@ pub fn test_state(pool: PgPool) -> AppState {
         max_payload_bytes: 1024 * 1024,
         allow_http: true,
         login_limiter: Default::default(),
+        public: Arc::new(herald::server::origin::PublicOrigin::new(None, addr).unwrap()),
     };
     AppState {
         leptos_options,
@@ -90,7 +96,7 @@ pub fn test_state(pool: PgPool) -> AppState {
 pub async fn spawn_app(pool: PgPool) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = http::router(test_state(pool.clone()), true);
+    let app = http::router(test_state_at(pool.clone(), addr), true);
     tokio::spawn(async move {
         axum::serve(
             listener,
@@ -99,8 +105,15 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
         .await
         .unwrap()
     });
+    // The portal's own pages send their origin with every form post; so does this client.
+    let mut origin = reqwest::header::HeaderMap::new();
+    origin.insert(
+        reqwest::header::ORIGIN,
+        format!("http://{addr}").parse().unwrap(),
+    );
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .default_headers(origin)
         .build()
         .unwrap();
     TestApp {

@@ -147,19 +147,117 @@ async fn signing_out_ends_the_session(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn cross_site_server_function_calls_are_refused(pool: PgPool) {
+async fn writes_to_the_portal_must_come_from_its_own_origin_and_host(pool: PgPool) {
     create_user(&pool, "admin@test.dev", "admin-password", Role::Admin).await;
     let app = spawn_app(pool).await;
-    let response = app
-        .client
-        .post(app.url("/api/login"))
-        .header(ORIGIN, "https://evil.example")
-        .form(&[("email", "admin@test.dev"), ("password", "admin-password")])
+    let bare = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = app.base.clone();
+    let scheme_swapped = base.replace("http://", "https://");
+    let sign_in = |headers: Vec<(&'static str, String)>| {
+        let mut request = bare
+            .post(format!("{base}/api/login"))
+            .header("accept", "text/html")
+            .form(&[("email", "admin@test.dev"), ("password", "admin-password")]);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    let refused: Vec<(&str, Vec<(&'static str, String)>)> = vec![
+        ("no Origin, Referer or Sec-Fetch-Site", vec![]),
+        (
+            "another site",
+            vec![("origin", "https://evil.example".into())],
+        ),
+        (
+            "the same host by another scheme",
+            vec![("origin", scheme_swapped)],
+        ),
+        ("an opaque origin", vec![("origin", "null".into())]),
+        (
+            "a cross-site fetch",
+            vec![("sec-fetch-site", "cross-site".into())],
+        ),
+        (
+            "a look-alike referer",
+            vec![("referer", format!("{base}.evil.example/"))],
+        ),
+    ];
+    for (what, headers) in refused {
+        let response = sign_in(headers).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{what}");
+        assert!(response.headers().get("set-cookie").is_none(), "{what}");
+    }
+    let accepted: Vec<(&str, Vec<(&'static str, String)>)> = vec![
+        ("its Origin", vec![("origin", base.clone())]),
+        (
+            "a Referer on it",
+            vec![("referer", format!("{base}/login"))],
+        ),
+        (
+            "a same-origin fetch",
+            vec![("sec-fetch-site", "same-origin".into())],
+        ),
+    ];
+    for (what, headers) in accepted {
+        let response = sign_in(headers).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND, "{what}");
+    }
+
+    // Any other Host is refused on the portal (a rebound DNS name cannot reach it).
+    let rebound = bare
+        .get(format!("{base}/login"))
+        .header("host", "attacker.example")
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(response.headers().get("set-cookie").is_none());
+    assert_eq!(rebound.status(), StatusCode::MISDIRECTED_REQUEST);
+    // The REST API and health checks are not the portal: keys, not cookies.
+    let health = bare
+        .get(format!("{base}/healthz"))
+        .header("host", "10.0.0.7:3000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    // The demo receiver is not on the portal's origin.
+    let demo = get_page(&app, "/demo/receiver/_requests", None).await;
+    assert_eq!(demo.status(), StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test]
+async fn a_next_address_that_is_no_header_value_goes_to_the_log(pool: PgPool) {
+    create_user(&pool, "admin@test.dev", "admin-password", Role::Admin).await;
+    let app = spawn_app(pool).await;
+    for next in [
+        "/admin\u{7f}",
+        "/admin\r\nSet-Cookie: a=b",
+        "//evil.example",
+        "/admin/ok?x=1",
+    ] {
+        let response = app
+            .client
+            .post(app.url("/api/login"))
+            .header("accept", "text/html")
+            .form(&[
+                ("email", "admin@test.dev"),
+                ("password", "admin-password"),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND, "{next:?}");
+        let expected = if next == "/admin/ok?x=1" {
+            next
+        } else {
+            "/admin/webhook-deliveries"
+        };
+        assert_eq!(response.headers()[LOCATION], expected, "{next:?}");
+    }
 }
 
 #[sqlx::test]

@@ -21,6 +21,9 @@ export async function publish(request: APIRequestContext, type: string, data: un
   return (await response.json()).id;
 }
 
+/** The header a portal page's own form posts carry (the server refuses writes without it). */
+export const SAME_ORIGIN = { origin: 'http://127.0.0.1:3100' };
+
 /** The demo's test receiver: its own port, its control API behind a token. */
 export const RECEIVER = 'http://127.0.0.1:3101';
 
