@@ -12,10 +12,10 @@ use crate::server::dispatcher::send::Sender;
 use crate::tools::demo;
 use anyhow::Context;
 use axum::Router;
-use axum::body::Body;
+
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::http::{StatusCode, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use leptos::config::get_configuration;
