@@ -4,7 +4,7 @@
 use crate::helpers::*;
 use herald::domain::role::Role;
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, ORIGIN};
+use reqwest::header::{COOKIE, LOCATION};
 use sqlx::PgPool;
 
 #[sqlx::test]
