@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 . scripts/db.sh
 herald_db_setup herald_bench_log
-[ -x "$CARGO_TARGET_DIR/release/herald" ] || cargo leptos build --release
+[ -x "$CARGO_TARGET_DIR/release/herald" ] || cargo leptos build --release --precompress
 HERALD_LOG=warn exec "$CARGO_TARGET_DIR/release/herald" bench-log "$@"

@@ -18,5 +18,7 @@ mkdir -p end2end/.state
 export HERALD_RECEIVER_TOKEN="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 printf '%s' "$HERALD_RECEIVER_TOKEN" > end2end/.state/receiver-token
 export HERALD_DATA_DIR="$(mktemp -d)"
-# A short retry schedule so failures settle within a test.
-exec "$herald" serve --demo --listen 127.0.0.1:3100 --demo-receiver-listen 127.0.0.1:3101 --retry-schedule 1s
+# A short retry schedule so failures settle within a test; no live demo events, so what a
+# test counts is only what it published.
+exec "$herald" serve --demo --listen 127.0.0.1:3100 --demo-receiver-listen 127.0.0.1:3101 \
+  --retry-schedule 1s --demo-ticker-secs 0

@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 . scripts/db.sh
 herald_db_setup herald
-cargo leptos build --release
+cargo leptos build --release --precompress
 exec "$CARGO_TARGET_DIR/release/herald" serve --demo "$@"

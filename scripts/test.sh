@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 herald_db_setup herald_test # #[sqlx::test] creates a fresh database per test from this URL
 
 echo "== build (release: server + wasm + css)"
-cargo leptos build --release
+cargo leptos build --release --precompress
 echo "== unit + integration tests"
 cargo test --release --no-fail-fast --no-default-features --features ssr
 echo "== end-to-end tests (Chromium)"

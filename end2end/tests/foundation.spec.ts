@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { ADMIN, DeliveriesPage, LoginPage, MEMBER, SAME_ORIGIN } from './pages/portal';
+import { ADMIN, DeliveriesPage, LoginPage, MEMBER, SAME_ORIGIN, apiKey } from './pages/portal';
 
 test('an anonymous visitor is sent to the sign-in page', async ({ page }) => {
   await page.goto('/admin/webhook-deliveries');
@@ -13,6 +13,10 @@ test('a wrong password is refused with one neutral message', async ({ page }) =>
   await new DeliveriesPage(page).waitForHydration();
   await login.signIn({ email: ADMIN.email, password: 'not-the-password' });
   await expect(page.getByRole('alert')).toHaveText('Invalid email or password');
+  // A fresh page, so the second answer cannot be the first one's alert still showing.
+  await login.goto();
+  await new DeliveriesPage(page).waitForHydration();
+  await expect(page.getByRole('alert')).toHaveCount(0);
   await login.signIn({ email: 'nobody@e2e.test', password: 'not-the-password' });
   await expect(page.getByRole('alert')).toHaveText('Invalid email or password');
 });
@@ -58,9 +62,18 @@ test('the page renders on the server before any wasm runs', async ({ browser }) 
   const statuses = await page.getByTestId('delivery-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')));
   expect(statuses.length).toBeGreaterThan(0);
   statuses.forEach((s) => expect(s).toBe('failed'));
-  await page.getByTestId('delivery-row').first().getByRole('button', { name: 'Retry' }).click();
+  // Retry the first failed row: the browser comes back to the same view, and the delivery
+  // gets a new attempt (read through the REST API, not from the page).
+  const first = page.getByTestId('delivery-row').first();
+  const id = (await first.getAttribute('data-id'))!;
+  const attempts = async () => {
+    const response = await page.request.get(`/api/v1/deliveries/${id}`, { headers: { authorization: `Bearer ${apiKey()}` } });
+    return (await response.json()).attempts.length as number;
+  };
+  const before = await attempts();
+  await first.getByRole('button', { name: 'Retry' }).click();
   await expect(page).toHaveURL(/\/admin\/webhook-deliveries\?status=failed$/);
-  await expect(page.getByTestId('delivery-row').first()).toBeVisible();
+  await expect.poll(attempts, { timeout: 15_000 }).toBe(before + 1);
   await context.close();
 });
 
@@ -81,8 +94,28 @@ test('a sign-out ends the session', async ({ page }) => {
   await login.signIn(ADMIN);
   await expect(page.getByRole('heading', { name: 'Webhook deliveries' })).toBeVisible();
   await new DeliveriesPage(page).waitForHydration();
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(page).toHaveURL(/\/login/);
   await page.goto('/admin/webhook-deliveries');
   await expect(page).toHaveURL(/\/login/);
+});
+
+test('"Sign out elsewhere" ends the session in another browser and keeps this one', async ({ browser }) => {
+  const elsewhere = await browser.newContext();
+  const other = await elsewhere.newPage();
+  await new LoginPage(other).goto();
+  await new LoginPage(other).signIn(ADMIN);
+  await expect(other.getByTestId('current-user')).toHaveText(ADMIN.email);
+
+  const here = await (await browser.newContext()).newPage();
+  await new LoginPage(here).goto();
+  await new LoginPage(here).signIn(ADMIN);
+  await here.getByRole('button', { name: 'Sign out elsewhere' }).click();
+  await expect(here).toHaveURL(/\/admin\/webhook-deliveries$/);
+
+  await other.reload();
+  await expect(other).toHaveURL(/\/login/);
+  await here.reload();
+  await expect(here.getByTestId('current-user')).toHaveText(ADMIN.email);
+  await elsewhere.close();
 });

@@ -12,31 +12,27 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     use http::header::{HeaderValue, SET_COOKIE};
 
     let state = AppState::from_context()?;
-    let address = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .await
-        .ok()
-        .map(|c| c.0.ip());
-    let account_key = format!("account:{}", email.trim().to_lowercase());
-    let mut keys = vec![account_key.clone()];
-    keys.extend(address.map(|ip| format!("ip:{ip}")));
     let limiter = &state.settings.login_limiter;
-    let now = std::time::Instant::now();
-    let outcome = match limiter.check(&keys, now) {
-        Ok(()) => {
-            crate::server::auth::sign_in(&state.pool, state.settings.session_ttl, &email, &password)
-                .await
+    let address = client_address(limiter).await;
+    let attempt = limiter.begin(&email, address, std::time::Instant::now());
+    let outcome = match attempt {
+        Ok(attempt) => {
+            let pool = &state.pool;
+            let signed_in =
+                crate::server::auth::sign_in(pool, state.settings.session_ttl, &email, &password)
+                    .await;
+            match &signed_in {
+                Ok(_) => attempt.succeeded(),
+                Err(AppError::InvalidCredentials) => attempt.failed(),
+                Err(_) => drop(attempt),
+            }
+            signed_in
         }
         Err(err) => Err(err),
     };
     let token = match outcome {
-        Ok((token, _user)) => {
-            limiter.clear(&account_key);
-            token
-        }
+        Ok((token, _user)) => token,
         Err(err) => {
-            if err == AppError::InvalidCredentials {
-                limiter.record_failure(&keys, now);
-            }
             guard::set_status(&err);
             return Err(err);
         }
@@ -53,6 +49,18 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     );
     leptos_axum::redirect(&safe_next(next.as_deref()));
     Ok(())
+}
+
+/// The address sign-in tries are counted against (see the limiter for trusted proxies).
+#[cfg(feature = "ssr")]
+async fn client_address(limiter: &crate::server::auth::limiter::LoginLimiter) -> std::net::IpAddr {
+    let peer = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+    let headers: http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    limiter.client_address(peer, forwarded)
 }
 
 /// Ends the session and returns to the sign-in page.
@@ -76,10 +84,27 @@ pub async fn logout() -> Result<(), AppError> {
     Ok(())
 }
 
+/// Signs out every other session of the signed-in user (any role); returns how many ended.
+#[server(endpoint = "sign_out_others")]
+pub async fn sign_out_others() -> Result<u64, AppError> {
+    use crate::domain::role::Role;
+    use crate::server::auth::guard;
+
+    let (state, user) = guard::authorize(Role::Member).await?;
+    let headers: http::HeaderMap = leptos_axum::extract()
+        .await
+        .map_err(|_| AppError::Internal)?;
+    let ended =
+        guard::respond(crate::server::auth::sign_out_others(&state.pool, &user, &headers).await)?;
+    leptos_axum::redirect("/admin/webhook-deliveries");
+    Ok(ended)
+}
+
 /// The signed-in user (any role); `Unauthorized` without a session.
 #[server(endpoint = "whoami")]
 pub async fn whoami() -> Result<CurrentUser, AppError> {
-    crate::server::auth::guard::current_user().await
+    use crate::server::auth::guard;
+    guard::respond(guard::current_user().await)
 }
 
 /// Only portal paths are followed after sign-in, so a link cannot send the user elsewhere; and

@@ -1,6 +1,7 @@
 //! Runs the parsed command. Errors end the process with one readable line, never a panic trace.
 
 use super::config::{Cli, Command, CreateAdminArgs};
+use super::db::users::AdminUpsert;
 use super::{auth, db, http};
 use crate::domain::role::Role;
 use crate::domain::user::{check_password, normalize_email};
@@ -64,13 +65,16 @@ async fn create_admin(pool: &sqlx::PgPool, args: CreateAdminArgs) -> anyhow::Res
     }
     let role = Role::parse(&args.role).context("--role must be owner, admin or member")?;
     let hash = auth::password::hash(args.password).await?;
-    let created = db::users::upsert(pool, &email, &hash, role).await?;
-    let verb = if created {
-        "created"
-    } else {
-        "updated (password and role reset)"
-    };
-    println!("herald: user {email} with role {role} {verb}");
+    match db::users::upsert(pool, &email, &hash, role, args.enable).await? {
+        AdminUpsert::Created => println!("herald: user {email} with role {role} created"),
+        AdminUpsert::Updated { sessions_ended } => println!(
+            "herald: user {email} updated (password reset, role {role}); \
+             {sessions_ended} session(s) signed out"
+        ),
+        AdminUpsert::RefusedDisabled => {
+            bail!("user {email} is disabled; add --enable to enable them with this password")
+        }
+    }
     Ok(())
 }
 

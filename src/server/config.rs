@@ -74,6 +74,10 @@ pub struct ServeArgs {
     )]
     pub demo_receiver_listen: SocketAddr,
 
+    /// With --demo: seconds between the demo's live events (0: none).
+    #[arg(long, env = "HERALD_DEMO_TICKER_SECS", default_value_t = 15)]
+    pub demo_ticker_secs: u64,
+
     /// With --demo: the demo receiver's control token (default: a random one, printed).
     #[arg(long, env = "HERALD_RECEIVER_TOKEN", hide_env_values = true)]
     pub receiver_token: Option<String>,
@@ -99,6 +103,20 @@ pub struct ServeArgs {
     /// How long a portal session lasts, in hours.
     #[arg(long, env = "HERALD_SESSION_HOURS", default_value_t = 12)]
     pub session_hours: u32,
+
+    /// Serve /metrics on the main listener to requests with `Authorization: Bearer <token>`.
+    #[arg(long, env = "HERALD_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// Serve /metrics, without a token, on this address of its own (a private network).
+    #[arg(long, env = "HERALD_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Reverse proxies whose `X-Forwarded-For` names the client (comma-separated addresses or
+    /// networks, e.g. 127.0.0.1,10.0.0.0/8). Sign-in throttling counts per client address;
+    /// behind a proxy that is not listed here, every user shares the proxy's address.
+    #[arg(long, env = "HERALD_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::server::auth::limiter::parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// Do not serve the portal pages (the REST API, /metrics and health checks stay).
     #[arg(long, env = "HERALD_NO_PORTAL")]
@@ -234,6 +252,9 @@ pub struct CreateAdminArgs {
     /// Role: owner, admin or member.
     #[arg(long, default_value = "owner", value_parser = ["owner", "admin", "member"])]
     pub role: String,
+    /// Enable the user if disabled (without it, a disabled user is refused).
+    #[arg(long)]
+    pub enable: bool,
 }
 
 /// The URL with any password replaced, for messages and logs.

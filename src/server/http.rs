@@ -41,6 +41,7 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     metrics::install();
     let (stop, stopped) = watch::channel(false);
+    let stopped_for_metrics = stopped.clone();
     let mut background = tokio::task::JoinSet::new();
     if args.demo {
         let (receiver, receiver_listener) = crate::tools::receiver::start(
@@ -63,8 +64,9 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
         stopped.clone(),
     ));
     background.spawn(metrics::sample_queue(pool.clone()));
-    if args.demo {
-        background.spawn(demo::ticker(pool.clone(), stopped.clone()));
+    if args.demo && args.demo_ticker_secs > 0 {
+        let every = Duration::from_secs(args.demo_ticker_secs);
+        background.spawn(demo::ticker(pool.clone(), every, stopped.clone()));
     }
     let dispatcher = if args.no_dispatcher {
         None
@@ -90,20 +92,26 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
         "herald: listening on http://{addr} (portal: {}/admin/webhook-deliveries)",
         state_public
     );
-    let mut http_stopped = stopped.clone();
+    if let Some(metrics_addr) = args.metrics_listen {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .with_context(|| format!("cannot listen on {metrics_addr} for metrics"))?;
+        println!(
+            "herald: metrics on http://{}/metrics",
+            metrics_listener.local_addr()?
+        );
+        let metrics_app = Router::new().route("/metrics", get(|| async { metrics::render() }));
+        background.spawn(async move {
+            let _ =
+                super::listener::serve(metrics_listener, metrics_app, stopped_for_metrics).await;
+        });
+    }
     tokio::spawn(async move {
         shutdown_signal().await;
         println!("herald: shutting down (finishing in-flight attempts)");
         let _ = stop.send(true);
     });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = http_stopped.changed().await;
-    })
-    .await?;
+    super::listener::serve(listener, app, stopped.clone()).await?;
     if let Some(dispatcher) = dispatcher {
         dispatcher
             .await
@@ -128,8 +136,9 @@ fn build_state(pool: PgPool, args: &ServeArgs) -> anyhow::Result<AppState> {
         secrets: SecretBox::load(args.secret_key.as_deref(), &args.data_dir)?,
         max_payload_bytes: args.dispatch.max_payload_bytes,
         allow_http: args.dispatch.allow_http || args.demo,
-        login_limiter: Default::default(),
+        login_limiter: auth::limiter::LoginLimiter::new(args.trusted_proxies.clone()),
         public: Arc::new(public),
+        metrics_token: args.metrics_token.clone(),
     };
     Ok(AppState {
         leptos_options,
@@ -156,7 +165,7 @@ pub fn router(state: AppState, portal: bool) -> Router {
     let mut app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(|| async { metrics::render() }))
+        .route("/metrics", get(metrics_with_token))
         .merge(rest::router(state.settings.max_payload_bytes));
     if portal {
         let routes = generate_route_list(App);
@@ -178,7 +187,10 @@ pub fn router(state: AppState, portal: bool) -> Router {
     let app = app
         .layer(middleware::from_fn_with_state(public, super::origin::guard))
         .with_state(state);
-    security_headers(app)
+    // HTML and JSON are gzipped for clients that accept it; /pkg files are served from their
+    // brotli and gzip twins that `cargo leptos build --precompress` writes (already encoded,
+    // so this layer leaves them alone).
+    security_headers(app).layer(tower_http::compression::CompressionLayer::new())
 }
 
 /// The Content-Security-Policy of a portal page: scripts only from this origin, plus the
@@ -217,6 +229,35 @@ fn security_headers(app: Router) -> Router {
         ))
 }
 
+/// `/metrics` on the main listener: only with `Authorization: Bearer <--metrics-token>` (the
+/// figures tell a stranger how busy Herald is and which endpoints fail). `--metrics-listen`
+/// serves them without a token on an address of their own.
+async fn metrics_with_token(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let Some(token) = &state.settings.metrics_token else {
+        let message = "metrics need --metrics-token (or --metrics-listen for a private address)";
+        return (StatusCode::NOT_FOUND, message).into_response();
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    use sha2::Digest;
+    let matches =
+        sha2::Sha256::digest(presented.as_bytes()) == sha2::Sha256::digest(token.as_bytes());
+    if !matches {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "a valid metrics token is required",
+        )
+            .into_response();
+    }
+    metrics::render().into_response()
+}
+
 async fn readyz(State(state): State<AppState>) -> Response {
     match sqlx::query("SELECT 1").execute(&state.pool).await {
         Ok(_) => "ready".into_response(),
@@ -236,7 +277,7 @@ pub async fn bootstrap_owner(pool: &PgPool) -> anyhow::Result<()> {
         .map(char::from)
         .collect();
     let hash = auth::password::hash(password.clone()).await?;
-    db::users::upsert(pool, email, &hash, Role::Owner).await?;
+    db::users::insert(pool, email, &hash, Role::Owner).await?;
     println!("herald: first start, created owner {email} with password {password}");
     println!("herald: (shown only this once; `herald create-admin` resets it)");
     Ok(())

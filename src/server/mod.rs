@@ -10,6 +10,7 @@ pub mod db;
 pub mod dispatcher;
 pub mod http;
 pub mod jobs;
+pub mod listener;
 pub mod metrics;
 pub mod origin;
 pub mod rest;

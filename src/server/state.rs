@@ -26,6 +26,8 @@ pub struct Settings {
     pub login_limiter: super::auth::limiter::LoginLimiter,
     /// The origin(s) the portal answers as (`--public-url`); see [`super::origin`].
     pub public: std::sync::Arc<super::origin::PublicOrigin>,
+    /// Bearer token for `/metrics` on the main listener; `None`: not served there.
+    pub metrics_token: Option<String>,
 }
 
 impl AppState {

@@ -122,12 +122,12 @@ pub async fn load(pool: &PgPool, secrets: &SecretBox, addr: SocketAddr) -> anyho
     Ok(())
 }
 
-/// Publishes a demo event every 15 seconds so the log shows live traffic.
-pub async fn ticker(pool: PgPool, mut shutdown: watch::Receiver<bool>) {
+/// Publishes a demo event `every` so often, so the log shows live traffic.
+pub async fn ticker(pool: PgPool, every: std::time::Duration, mut shutdown: watch::Receiver<bool>) {
     let mut n = 0usize;
     while !*shutdown.borrow() {
         tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(15)) => {}
+            _ = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => return,
         }
         n += 1;

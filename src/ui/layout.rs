@@ -1,6 +1,6 @@
 //! The admin layout: the role guard for every page below `/admin`, navigation and sign-out.
 
-use crate::api::auth::{Logout, whoami};
+use crate::api::auth::{Logout, SignOutOthers, whoami};
 use crate::domain::role::Role;
 use crate::domain::user::CurrentUser;
 use crate::error::AppError;
@@ -68,6 +68,7 @@ fn Refused(message: String) -> impl IntoView {
 #[component]
 fn Header(user: CurrentUser) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
+    let sign_out_others = ServerAction::<SignOutOthers>::new();
     view! {
         <header class="border-b border-slate-200 bg-white">
             <div class="mx-auto flex max-w-7xl items-center gap-8 px-6 py-3">
@@ -85,6 +86,9 @@ fn Header(user: CurrentUser) -> impl IntoView {
                 <div class="ml-auto flex items-center gap-3 text-sm text-slate-600">
                     <span data-testid="current-user">{user.email}</span>
                     <span class="rounded bg-slate-100 px-1.5 py-0.5 text-xs">{user.role.as_str()}</span>
+                    <ActionForm action=sign_out_others>
+                        <button type="submit" class="rounded-md px-2 py-1 hover:bg-slate-100" title="End your sessions in other browsers and on other devices">"Sign out elsewhere"</button>
+                    </ActionForm>
                     <ActionForm action=logout>
                         <button type="submit" class="rounded-md px-2 py-1 hover:bg-slate-100">"Sign out"</button>
                     </ActionForm>

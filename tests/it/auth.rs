@@ -92,19 +92,73 @@ async fn the_guard_orders_roles(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn create_admin_resets_an_existing_user(pool: PgPool) {
+async fn create_admin_resets_an_existing_user_and_ends_their_sessions(pool: PgPool) {
     create_user(&pool, "ada@example.com", "first-password", Role::Member).await;
+    let (old_token, _) = auth::sign_in(&pool, HOUR, "ada@example.com", "first-password")
+        .await
+        .unwrap();
+    let old_session = auth::session::token_hash(&old_token);
+    assert!(
+        db::sessions::user(&pool, &old_session)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
     let hash = auth::password::hash("second-password".into())
         .await
         .unwrap();
-    let created = db::users::upsert(&pool, "ada@example.com", &hash, Role::Owner)
+    let outcome = db::users::upsert(&pool, "ada@example.com", &hash, Role::Owner, false)
         .await
         .unwrap();
-    assert!(!created);
+    assert_eq!(
+        outcome,
+        db::users::AdminUpsert::Updated { sessions_ended: 1 }
+    );
+    assert!(
+        db::sessions::user(&pool, &old_session)
+            .await
+            .unwrap()
+            .is_none(),
+        "a reset password signs the old session out"
+    );
     let (_, user) = auth::sign_in(&pool, HOUR, "ada@example.com", "second-password")
         .await
         .unwrap();
     assert_eq!(user.role, Role::Owner);
+}
+
+#[sqlx::test]
+async fn create_admin_does_not_re_enable_a_disabled_user_unasked(pool: PgPool) {
+    create_user(&pool, "ada@example.com", "first-password", Role::Member).await;
+    sqlx::query("UPDATE users SET disabled_at = now()")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let hash = auth::password::hash("second-password".into())
+        .await
+        .unwrap();
+    let refused = db::users::upsert(&pool, "ada@example.com", &hash, Role::Owner, false)
+        .await
+        .unwrap();
+    assert_eq!(refused, db::users::AdminUpsert::RefusedDisabled);
+    let still_out = auth::sign_in(&pool, HOUR, "ada@example.com", "second-password").await;
+    assert_eq!(still_out.unwrap_err(), AppError::InvalidCredentials);
+    let role: Role = sqlx::query_scalar("SELECT role FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(role, Role::Member, "nothing changed");
+
+    let enabled = db::users::upsert(&pool, "ada@example.com", &hash, Role::Owner, true)
+        .await
+        .unwrap();
+    assert!(matches!(enabled, db::users::AdminUpsert::Updated { .. }));
+    assert!(
+        auth::sign_in(&pool, HOUR, "ada@example.com", "second-password")
+            .await
+            .is_ok()
+    );
 }
 
 #[sqlx::test]

@@ -66,6 +66,11 @@ impl TestApp {
     }
 }
 
+/// The `/metrics` bearer token of test servers.
+pub const METRICS_TOKEN: &str = "metrics-test-token";
+
+use herald::server::auth::limiter::{LoginLimiter, parse_proxy};
+
 pub fn test_state(pool: PgPool) -> AppState {
     test_state_at(pool, "127.0.0.1:9".parse().unwrap())
 }
@@ -81,8 +86,10 @@ pub fn test_state_at(pool: PgPool, addr: std::net::SocketAddr) -> AppState {
         secrets: SecretBox::new(&[7u8; 32]).unwrap(),
         max_payload_bytes: 1024 * 1024,
         allow_http: true,
-        login_limiter: Default::default(),
+        // As behind a reverse proxy on loopback: tests name the client in X-Forwarded-For.
+        login_limiter: LoginLimiter::new(vec![parse_proxy("127.0.0.1").unwrap()]),
         public: Arc::new(herald::server::origin::PublicOrigin::new(None, addr).unwrap()),
+        metrics_token: Some(METRICS_TOKEN.into()),
     };
     AppState {
         leptos_options,
@@ -97,14 +104,10 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = http::router(test_state_at(pool.clone(), addr), true);
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
+    // The product's own listener (its limits included); the server lives as long as the test.
+    let (keep, running) = tokio::sync::watch::channel(false);
+    std::mem::forget(keep);
+    tokio::spawn(herald::server::listener::serve(listener, app, running));
     // The portal's own pages send their origin with every form post; so does this client.
     let mut origin = reqwest::header::HeaderMap::new();
     origin.insert(
@@ -124,7 +127,9 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
 
 pub async fn create_user(pool: &PgPool, email: &str, password: &str, role: Role) {
     let hash = auth::password::hash(password.to_string()).await.unwrap();
-    db::users::upsert(pool, email, &hash, role).await.unwrap();
+    db::users::upsert(pool, email, &hash, role, true)
+        .await
+        .unwrap();
 }
 
 /// Signs in through the login server function, as a browser's form without JavaScript would.

@@ -4,10 +4,13 @@
 
 mod auth;
 mod cli;
+mod database;
 mod dispatcher;
 mod helpers;
 mod hostile;
 mod portal_access;
 mod receiver;
 mod rest_api;
+mod role_table;
 mod schema;
+mod silent_features;

@@ -223,7 +223,7 @@ async fn a_delivery_can_be_read_and_retried(pool: PgPool) {
 
 #[sqlx::test]
 async fn metrics_and_health_answer(pool: PgPool) {
-    let app = spawn_app(pool).await;
+    let app = spawn_app(pool.clone()).await;
     assert_eq!(
         app.client
             .get(app.url("/healthz"))
@@ -244,14 +244,64 @@ async fn metrics_and_health_answer(pool: PgPool) {
             .unwrap(),
         "ready"
     );
+    // Metrics need their token on the main listener; with it they show what happened.
+    herald::server::metrics::install();
+    let metrics = |token: Option<&'static str>| {
+        let mut request = app.client.get(app.url("/metrics"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
     assert_eq!(
-        app.client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
+        metrics(None).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        metrics(Some("guess")).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (receiver, url) = {
+        let receiver = herald::tools::receiver::Receiver::new(None, true);
+        let addr = receiver.clone().spawn_local().await.unwrap();
+        (receiver, format!("http://{addr}/in"))
+    };
+    sqlx::query("INSERT INTO endpoints (id, name, url, secret_encrypted) VALUES ($1, 'm', $2, $3)")
+        .bind(uuid::Uuid::now_v7())
+        .bind(&url)
+        .bind(
+            herald::server::crypto::SecretBox::new(&[7u8; 32])
+                .unwrap()
+                .encrypt("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+    let key = api_key(&pool).await;
+    let event = json!({ "type": "user.created", "data": {} });
+    app.send_json(Method::POST, "/api/v1/events", &key, &event)
+        .await;
+    let sender = herald::server::dispatcher::send::Sender::new(
+        std::time::Duration::from_secs(1),
+        vec![herald::domain::net::Cidr::parse("127.0.0.0/8").unwrap()],
+        4,
+        None,
+    )
+    .unwrap();
+    let dispatcher = herald::server::dispatcher::Dispatcher::new(
+        pool.clone(),
+        sender,
+        herald::server::crypto::SecretBox::new(&[7u8; 32]).unwrap(),
+        Default::default(),
+    );
+    dispatcher.step().await.unwrap();
+    assert_eq!(receiver.count(), 1);
+    let page = metrics(Some(METRICS_TOKEN)).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let text = page.text().await.unwrap();
+    assert!(
+        text.contains("herald_attempts_total{outcome=\"success\"}"),
+        "{text}"
     );
 }
 

@@ -57,3 +57,23 @@ pub async fn sign_out(pool: &PgPool, headers: &http::HeaderMap) -> Result<(), Ap
     }
     Ok(())
 }
+
+/// Ends every session of `user` except the one the request's cookie names (a lost laptop, a
+/// shared machine); returns how many ended.
+pub async fn sign_out_others(
+    pool: &PgPool,
+    user: &CurrentUser,
+    headers: &http::HeaderMap,
+) -> Result<u64, AppError> {
+    let token = session::token_from_headers(headers).ok_or(AppError::Unauthorized)?;
+    let ended = db::sessions::delete_others(pool, user.id, &session::token_hash(&token)).await?;
+    db::audit::record(
+        pool,
+        &Actor::user(user),
+        "user.sign_out_others",
+        &user.email,
+        serde_json::json!({ "sessions_ended": ended }),
+    )
+    .await?;
+    Ok(ended)
+}

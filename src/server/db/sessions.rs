@@ -40,6 +40,16 @@ pub async fn delete(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Deletes the user's sessions other than `keep`; returns how many.
+pub async fn delete_others(pool: &PgPool, user_id: Uuid, keep: &[u8]) -> sqlx::Result<u64> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user_id)
+        .bind(keep)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn delete_expired(pool: &PgPool) -> sqlx::Result<u64> {
     let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= now()")
         .execute(pool)

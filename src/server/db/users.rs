@@ -48,25 +48,88 @@ pub async fn credentials(pool: &PgPool, email: &str) -> sqlx::Result<Option<Cred
     }))
 }
 
-/// Creates the user or resets its password and role; true when it was created.
-pub async fn upsert(
+/// Adds a user; false (nothing written) when the email is taken.
+pub async fn insert(
     pool: &PgPool,
     email: &str,
     password_hash: &str,
     role: Role,
 ) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
+    let done = sqlx::query(
         r#"INSERT INTO users (id, email, password_hash, role) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (email) DO UPDATE
-               SET password_hash = EXCLUDED.password_hash, role = EXCLUDED.role, disabled_at = NULL
-           RETURNING (xmax = 0)"#,
+           ON CONFLICT (email) DO NOTHING"#,
     )
     .bind(Uuid::now_v7())
     .bind(email)
     .bind(password_hash)
     .bind(role)
-    .fetch_one(pool)
-    .await
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// What `create-admin` did to the user with that email.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdminUpsert {
+    Created,
+    /// Password and role set; `sessions_ended` sessions signed out.
+    Updated {
+        sessions_ended: u64,
+    },
+    /// The user is disabled and `enable` was not asked for: nothing changed.
+    RefusedDisabled,
+}
+
+/// Creates the user, or sets an existing one's password and role and ends their sessions (a
+/// reset password must not leave an old session signed in). A disabled user is enabled only
+/// when `enable` is set.
+pub async fn upsert(
+    pool: &PgPool,
+    email: &str,
+    password_hash: &str,
+    role: Role,
+    enable: bool,
+) -> sqlx::Result<AdminUpsert> {
+    let mut tx = pool.begin().await?;
+    let existing: Option<(Uuid, bool)> =
+        sqlx::query_as("SELECT id, disabled_at IS NOT NULL FROM users WHERE email = $1 FOR UPDATE")
+            .bind(email)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let outcome = match existing {
+        None => {
+            sqlx::query(
+                "INSERT INTO users (id, email, password_hash, role) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(email)
+            .bind(password_hash)
+            .bind(role)
+            .execute(&mut *tx)
+            .await?;
+            AdminUpsert::Created
+        }
+        Some((_, true)) if !enable => AdminUpsert::RefusedDisabled,
+        Some((id, _)) => {
+            sqlx::query(
+                "UPDATE users SET password_hash = $2, role = $3, disabled_at = NULL WHERE id = $1",
+            )
+            .bind(id)
+            .bind(password_hash)
+            .bind(role)
+            .execute(&mut *tx)
+            .await?;
+            let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            AdminUpsert::Updated {
+                sessions_ended: ended.rows_affected(),
+            }
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
 }
 
 pub async fn record_login(pool: &PgPool, id: Uuid) -> sqlx::Result<()> {

@@ -187,12 +187,12 @@ impl Dispatcher {
                 .get(&job.endpoint_id)
                 .filter(|e| e.accepts(job.trigger))
             else {
-                batch.abandoned.push(job.delivery_id);
+                batch.abandoned.push((job.delivery_id, job.lease));
                 continue;
             };
             let Some(body) = bodies.get(&job.event_id) else {
                 tracing::error!(delivery = %job.delivery_id, "event body missing; delivery failed");
-                batch.abandoned.push(job.delivery_id);
+                batch.abandoned.push((job.delivery_id, job.lease));
                 continue;
             };
             let permit = match self.limits.admit(endpoint) {

@@ -67,8 +67,9 @@ pub struct Batch {
     pub updates: Vec<DeliveryUpdate>,
     /// Deliveries not sent this time: due again at the time given.
     pub deferred: Vec<Deferral>,
-    /// Deliveries of disabled or deleted endpoints: failed without an attempt.
-    pub abandoned: Vec<Uuid>,
+    /// Deliveries of disabled or deleted endpoints: failed without an attempt, as
+    /// (delivery, lease) — fenced by the lease like every other result.
+    pub abandoned: Vec<(Uuid, DateTime<Utc>)>,
     /// Endpoints that answered 410 Gone.
     pub gone: Vec<Uuid>,
 }
@@ -104,8 +105,8 @@ impl Batch {
             deferred: vec![d.clone()],
             ..Batch::default()
         }));
-        out.extend(self.abandoned.iter().map(|id| Batch {
-            abandoned: vec![*id],
+        out.extend(self.abandoned.iter().map(|abandoned| Batch {
+            abandoned: vec![*abandoned],
             ..Batch::default()
         }));
         out
@@ -321,12 +322,21 @@ async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::
         .await?;
     }
     if !batch.abandoned.is_empty() {
+        // Fenced: a retry queued since the claim (it moves next_attempt_at) is not overwritten.
+        let abandoned = &batch.abandoned;
         sqlx::query(
-            r#"UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, queued_trigger = NULL,
-                   queued_by = NULL, updated_at = now()
-               WHERE id = ANY($1)"#,
+            r#"UPDATE deliveries d SET status = 'failed', next_attempt_at = NULL,
+                   queued_trigger = NULL, queued_by = NULL, updated_at = now()
+               FROM UNNEST($1::uuid[], $2::timestamptz[]) AS u(id, lease)
+               WHERE d.id = u.id AND d.next_attempt_at = u.lease"#,
         )
-        .bind(&batch.abandoned)
+        .bind(abandoned.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+        .bind(
+            abandoned
+                .iter()
+                .map(|(_, lease)| *lease)
+                .collect::<Vec<_>>(),
+        )
         .execute(&mut *tx)
         .await?;
     }

@@ -37,11 +37,14 @@ pub async fn create(
     let (Some(email), Some(role), true) = (email, role, problems.is_empty()) else {
         return Err(AppError::Validation(problems));
     };
+    let taken = || AppError::field("email", "A user with this email exists");
     if db::users::exists(&state.pool, &email).await? {
-        return Err(AppError::field("email", "A user with this email exists"));
+        return Err(taken());
     }
     let hash = auth::password::hash(password.to_string()).await?;
-    db::users::upsert(&state.pool, &email, &hash, role).await?;
+    if !db::users::insert(&state.pool, &email, &hash, role).await? {
+        return Err(taken());
+    }
     db::audit::record(
         &state.pool,
         actor,
