@@ -25,9 +25,17 @@ herald_private_cluster() {
     [ "$(id -u)" = 0 ] && chown postgres "$data"
     "${runas[@]}" "$bin/initdb" -D "$data" -U postgres --auth=trust >/dev/null
   fi
+  # TLS, as hosted databases require it (the tests connect with sslmode=require): a
+  # self-signed certificate in the data directory, where PostgreSQL looks by default.
+  if [ ! -f "$data/server.key" ]; then
+    openssl req -new -x509 -days 3650 -nodes -subj "/CN=localhost" \
+      -keyout "$data/server.key" -out "$data/server.crt" 2>/dev/null
+    chmod 600 "$data/server.key"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$data/server.key" "$data/server.crt"; fi
+  fi
   if ! "${runas[@]}" "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     "${runas[@]}" "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
-      -o "-p 5433 -k /tmp -c listen_addresses=127.0.0.1" start >/dev/null
+      -o "-p 5433 -k /tmp -c listen_addresses=127.0.0.1 -c ssl=on" start >/dev/null
   fi
   echo "postgres://postgres@127.0.0.1:5433"
 }

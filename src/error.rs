@@ -183,4 +183,24 @@ mod tests {
             "Invalid email or password"
         );
     }
+
+    #[test]
+    fn an_error_from_a_link_shows_a_fixed_sentence_not_its_text() {
+        let planted = "Your session expired: sign in again at https://evil.example";
+        for err in [
+            AppError::Conflict(planted.into()),
+            AppError::BadRequest(planted.into()),
+            AppError::Forbidden(planted.into()),
+            AppError::NotFound(planted.into()),
+            AppError::Transport(planted.into()),
+            AppError::Validation(vec![FieldError::new("name", planted)]),
+        ] {
+            let shown = err.message_from_link();
+            assert!(!shown.contains("evil"), "{err:?} showed {shown}");
+        }
+        assert_eq!(
+            AppError::Conflict(LAST_OWNER.into()).message_from_link(),
+            LAST_OWNER
+        );
+    }
 }

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    super::observe::init_logs(cli.log_format == "json");
     match execute(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -20,15 +20,6 @@ pub async fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .init();
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<()> {
@@ -50,7 +41,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             bench_log::generate(&pool, args.deliveries).await?;
             bench_log::measure(&pool, args.runs).await
         }
-        Command::Serve(args) => http::serve(pool, args).await,
+        Command::Serve(args) => http::serve(pool, *args).await,
         // Served above without a database.
         Command::Receiver(_) => Ok(()),
     }

@@ -22,6 +22,10 @@ pub struct Cli {
     )]
     pub database_url: String,
 
+    /// Log lines as `text` or as `json` (one object per line, with the request or attempt span).
+    #[arg(long, env = "HERALD_LOG_FORMAT", global = true, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -29,7 +33,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run Herald: the portal, the REST API and the dispatcher (flags turn parts off).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate,
     /// Create a user, or reset the password and role of an existing one.
@@ -343,9 +347,6 @@ mod tests {
         assert!(err.is_err());
         let ok =
             Cli::try_parse_from(["herald", "serve", "--demo", "--listen", "127.0.0.1:0"]).unwrap();
-        assert!(matches!(
-            ok.command,
-            Command::Serve(ServeArgs { demo: true, .. })
-        ));
+        assert!(matches!(ok.command, Command::Serve(args) if args.demo));
     }
 }

@@ -187,10 +187,18 @@ pub fn router(state: AppState, portal: bool) -> Router {
     let app = app
         .layer(middleware::from_fn_with_state(public, super::origin::guard))
         .with_state(state);
-    // HTML and JSON are gzipped for clients that accept it; /pkg files are served from their
-    // brotli and gzip twins that `cargo leptos build --precompress` writes (already encoded,
-    // so this layer leaves them alone).
-    security_headers(app).layer(tower_http::compression::CompressionLayer::new())
+    security_headers(app)
+        .layer(compression())
+        .layer(middleware::from_fn(super::observe::request_span))
+}
+
+/// HTML and JSON are compressed (brotli, else gzip) for clients that accept it, at a level
+/// cheap enough for every response; /pkg files come from the brotli and gzip twins that
+/// `cargo leptos build --precompress` writes at the highest level (already encoded, so this
+/// layer leaves them alone).
+fn compression() -> tower_http::compression::CompressionLayer {
+    use tower_http::CompressionLevel;
+    tower_http::compression::CompressionLayer::new().quality(CompressionLevel::Precise(5))
 }
 
 /// The Content-Security-Policy of a portal page: scripts only from this origin, plus the

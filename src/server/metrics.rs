@@ -21,9 +21,53 @@ pub fn install() -> PrometheusHandle {
                     ],
                 )
                 .and_then(|builder| builder.install_recorder())
+                .inspect(|_| describe())
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle())
         })
         .clone()
+}
+
+/// The HELP line of each metric.
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "herald_events_published_total",
+        "Events stored by publish (not counting idempotent repeats)"
+    );
+    describe_counter!(
+        "herald_deliveries_queued_total",
+        "Deliveries queued by publish, one per event and subscribed endpoint"
+    );
+    describe_counter!(
+        "herald_attempts_total",
+        "Webhook attempts recorded, by outcome: success or the failure class"
+    );
+    describe_histogram!(
+        "herald_delivery_latency_seconds",
+        "Time from publish to the first attempt of a delivery"
+    );
+    describe_counter!(
+        "herald_result_batches_split_total",
+        "Batches of results that could not be written together and were written one by one"
+    );
+    describe_counter!(
+        "herald_results_unrecordable_total",
+        "Results that could not be stored as received, recorded as unrecordable"
+    );
+    describe_gauge!(
+        "herald_queue_depth",
+        "Deliveries due now and not yet attempted"
+    );
+    describe_gauge!(
+        "herald_queue_oldest_due_seconds",
+        "How long the oldest due delivery has waited"
+    );
+}
+
+/// Counts a stored event and the deliveries it queued.
+pub fn record_publish(deliveries: u64) {
+    metrics::counter!("herald_events_published_total").increment(1);
+    metrics::counter!("herald_deliveries_queued_total").increment(deliveries);
 }
 
 pub fn render() -> String {

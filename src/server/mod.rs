@@ -12,6 +12,7 @@ pub mod http;
 pub mod jobs;
 pub mod listener;
 pub mod metrics;
+pub mod observe;
 pub mod origin;
 pub mod rest;
 pub mod service;

@@ -22,7 +22,7 @@ fn secret() -> String {
     secret_from_key(&[3u8; 24])
 }
 
-fn config() -> DispatchConfig {
+pub(crate) fn config() -> DispatchConfig {
     DispatchConfig {
         lanes: 1,
         batch_size: 100,
@@ -69,7 +69,7 @@ async fn publish_one(pool: &PgPool, data: &str) -> Uuid {
 }
 
 /// Steps until nothing is due.
-async fn drain(dispatcher: &Dispatcher) {
+pub(crate) async fn drain(dispatcher: &Dispatcher) {
     while dispatcher.step().await.unwrap() != StepOutcome::Idle {}
 }
 

@@ -601,3 +601,20 @@ async fn slow_or_huge_request_heads_are_cut_off(pool: PgPool) {
     assert!(closed.is_ok(), "still open after {:?}", started.elapsed());
     assert!(started.elapsed() >= HEADER_READ_TIMEOUT - std::time::Duration::from_secs(1));
 }
+
+/// The demo's test receiver never answers on the portal's origin (it has its own listener), so
+/// nothing it records or serves shares the admin's cookies.
+#[sqlx::test]
+async fn the_test_receiver_is_not_on_the_portals_origin(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    for path in [
+        "/demo/receiver/_requests",
+        "/demo/receiver/hook",
+        "/_requests",
+        "/_mode",
+    ] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(response.headers().get("set-cookie").is_none());
+    }
+}

@@ -299,10 +299,14 @@ async fn metrics_and_health_answer(pool: PgPool) {
     let page = metrics(Some(METRICS_TOKEN)).await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let text = page.text().await.unwrap();
-    assert!(
-        text.contains("herald_attempts_total{outcome=\"success\"}"),
-        "{text}"
-    );
+    for expected in [
+        "herald_attempts_total{outcome=\"success\"}",
+        "# HELP herald_attempts_total Webhook attempts recorded",
+        "herald_events_published_total",
+        "# HELP herald_deliveries_queued_total",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from {text}");
+    }
 }
 
 #[sqlx::test]

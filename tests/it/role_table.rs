@@ -19,9 +19,12 @@ enum Need {
 
 const ID: &str = "00000000-0000-7000-8000-000000000000";
 
+/// A function's name, who may call it, and its form arguments.
+type Row = (&'static str, Need, Vec<(&'static str, &'static str)>);
+
 /// Each function, who may call it, and arguments that decode (so the guard, not the decoder,
 /// decides the answer).
-fn table() -> Vec<(&'static str, Need, Vec<(&'static str, &'static str)>)> {
+fn table() -> Vec<Row> {
     use Need::Role as R;
     use Role::{Admin, Member, Owner};
     let id = || vec![("id", ID)];

@@ -7,16 +7,16 @@
 //! the table. Hours passing are simulated by moving timestamps in SQL; where a test waits for
 //! something, it polls for it with a deadline.
 
+use crate::dispatcher::drain;
 use chrono::{DateTime, Utc};
 use herald::domain::endpoint::EndpointForm;
 use herald::domain::log_query::LogQuery;
 use herald::domain::net::Cidr;
-use herald::domain::retry::RetryPolicy;
 use herald::domain::role::Role;
 use herald::domain::signing::{SignatureScheme, secret_key, verify_legacy, verify_standard};
 use herald::error::AppError;
 use herald::server::dispatcher::send::Sender;
-use herald::server::dispatcher::{DispatchConfig, Dispatcher, StepOutcome, WAKE_CHANNEL};
+use herald::server::dispatcher::{DispatchConfig, Dispatcher, WAKE_CHANNEL};
 use herald::server::service::events::{PublishRequest, publish};
 use herald::server::service::{Actor, deliveries, endpoints};
 use herald::server::state::AppState;
@@ -38,20 +38,12 @@ type Window = (DateTime<Utc>, DateTime<Utc>);
 /// The server's schedule is 60 s then 120 s without jitter, so every delay a test sees is
 /// exact and distinguishable from an endpoint's own schedule or a Retry-After.
 fn config() -> DispatchConfig {
-    DispatchConfig {
-        lanes: 1,
-        batch_size: 100,
-        lease_margin: Duration::from_secs(1),
-        timeout: Duration::from_secs(5),
-        policy: RetryPolicy {
-            schedule: vec![Duration::from_secs(60), Duration::from_secs(120)],
-            jitter: 0.0,
-            ..RetryPolicy::default()
-        },
-        poll_interval: Duration::from_millis(20),
-        max_in_flight: 64,
-        disable_after: Duration::from_secs(5 * 24 * 3600),
-    }
+    let mut config = crate::dispatcher::config();
+    config.lease_margin = Duration::from_secs(1);
+    config.timeout = Duration::from_secs(5);
+    config.policy.schedule = vec![Duration::from_secs(60), Duration::from_secs(120)];
+    config.poll_interval = Duration::from_millis(20);
+    config
 }
 
 /// No retries: the first failed attempt fails the delivery (for recover and bulk retry).
@@ -67,11 +59,6 @@ fn dispatcher(state: &AppState, config: DispatchConfig) -> Dispatcher {
     let sender = Sender::new(Duration::from_millis(500), loopback, 8, None).unwrap();
     let secrets = state.settings.secrets.clone();
     Dispatcher::new(state.pool.clone(), sender, secrets, config)
-}
-
-/// Steps until nothing is due.
-async fn drain(dispatcher: &Dispatcher) {
-    while dispatcher.step().await.unwrap() != StepOutcome::Idle {}
 }
 
 /// Drains; the wall-clock window in which the attempts were accounted.

@@ -27,6 +27,7 @@ use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// The channel publishers NOTIFY after committing new deliveries.
@@ -207,11 +208,19 @@ impl Dispatcher {
                 }
             };
             let (this, endpoint, body) = (self.clone(), endpoint.clone(), body.clone());
-            tasks.spawn(async move {
-                let _slots = (permit, global_slot);
-                let sent = this.attempt(&job, &endpoint, &body).await;
-                (job, endpoint, sent)
-            });
+            let span = tracing::info_span!(
+                "attempt",
+                delivery = %job.delivery_id,
+                endpoint = %endpoint.id,
+            );
+            tasks.spawn(
+                async move {
+                    let _slots = (permit, global_slot);
+                    let sent = this.attempt(&job, &endpoint, &body).await;
+                    (job, endpoint, sent)
+                }
+                .instrument(span),
+            );
         }
         while let Some(done) = tasks.join_next().await {
             let (job, endpoint, (sent, headers)) = done?;
@@ -240,6 +249,12 @@ impl Dispatcher {
             .sender
             .send(&endpoint.url, &headers, body, timeout)
             .await;
+        tracing::debug!(
+            outcome = sent.failure.map_or("success", |f| f.as_str()),
+            status = sent.status,
+            duration_ms = sent.duration.as_millis() as u64,
+            "attempt sent"
+        );
         (sent, headers)
     }
 

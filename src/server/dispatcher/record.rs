@@ -121,9 +121,11 @@ pub async fn write(pool: &PgPool, batch: &Batch, disable_after: Duration) -> sql
         return Ok(());
     };
     tracing::error!(error = %err, results = batch.updates.len(), "writing a batch of results failed; writing them one by one");
+    metrics::counter!("herald_result_batches_split_total").increment(1);
     for single in batch.singles() {
         if let Err(err) = write_together(pool, &single, disable_after).await {
             tracing::error!(error = %err, "a result could not be stored as received; recording it as unrecordable");
+            metrics::counter!("herald_results_unrecordable_total").increment(1);
             write_unrecordable(pool, &single, &err, disable_after).await?;
         }
     }

@@ -12,12 +12,13 @@ use super::state::AppState;
 use crate::error::AppError;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::JsonRejection;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, delete, get, patch, post};
 use axum::{Json, Router};
 use error::ApiError;
 use uuid::Uuid;
 
-/// Every route and method, for the OpenAPI document's test.
+/// Every route and method. The router is built from this list (see [`handler`]), and a test
+/// holds the OpenAPI document to it, so the three cannot drift apart.
 pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/events"),
     ("get", "/api/v1/events"),
@@ -35,32 +36,39 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/openapi.json"),
 ];
 
+/// The handler of one entry of [`ROUTES`].
+fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
+    match (method, path) {
+        ("post", "/api/v1/events") => post(events::publish),
+        ("get", "/api/v1/events") => get(events::list),
+        ("get", "/api/v1/deliveries/{id}") => get(deliveries::get),
+        ("post", "/api/v1/deliveries/{id}/retry") => post(deliveries::retry),
+        ("get", "/api/v1/webhooks") => get(webhooks::list),
+        ("post", "/api/v1/webhooks") => post(webhooks::create),
+        ("get", "/api/v1/webhooks/{id}") => get(webhooks::get),
+        ("patch", "/api/v1/webhooks/{id}") => patch(webhooks::update),
+        ("delete", "/api/v1/webhooks/{id}") => delete(webhooks::delete),
+        ("post", "/api/v1/webhooks/{id}/test") => post(webhooks::send_test),
+        ("post", "/api/v1/webhooks/{id}/rotate-secret") => post(webhooks::rotate_secret),
+        ("post", "/api/v1/webhooks/{id}/reveal") => post(webhooks::reveal),
+        ("get", "/api/v1/webhooks/{id}/deliveries") => get(webhooks::deliveries),
+        ("get", "/api/v1/openapi.json") => get(openapi::document),
+        // A programming error, caught by every test that builds the router.
+        _ => panic!("no handler for {method} {path} in ROUTES"),
+    }
+}
+
 pub fn router(max_payload: usize) -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/events", post(events::publish).get(events::list))
-        .route("/api/v1/deliveries/{id}", get(deliveries::get))
-        .route("/api/v1/deliveries/{id}/retry", post(deliveries::retry))
-        .route(
-            "/api/v1/webhooks",
-            get(webhooks::list).post(webhooks::create),
-        )
-        .route(
-            "/api/v1/webhooks/{id}",
-            get(webhooks::get)
-                .patch(webhooks::update)
-                .delete(webhooks::delete),
-        )
-        .route("/api/v1/webhooks/{id}/test", post(webhooks::send_test))
-        .route(
-            "/api/v1/webhooks/{id}/rotate-secret",
-            post(webhooks::rotate_secret),
-        )
-        .route("/api/v1/webhooks/{id}/reveal", post(webhooks::reveal))
-        .route(
-            "/api/v1/webhooks/{id}/deliveries",
-            get(webhooks::deliveries),
-        )
-        .route("/api/v1/openapi.json", get(openapi::document))
+    let mut paths: Vec<(&str, MethodRouter<AppState>)> = Vec::new();
+    for (method, path) in ROUTES {
+        match paths.iter_mut().find(|(p, _)| p == path) {
+            Some((_, routes)) => *routes = std::mem::take(routes).merge(handler(method, path)),
+            None => paths.push((path, handler(method, path))),
+        }
+    }
+    paths
+        .into_iter()
+        .fold(Router::new(), |app, (path, routes)| app.route(path, routes))
         // The handlers check the exact limit and answer with a JSON error; this only stops
         // absurd bodies before they are read.
         .layer(DefaultBodyLimit::max(

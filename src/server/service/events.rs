@@ -126,6 +126,7 @@ pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Publi
             .await?;
     }
     tx.commit().await?;
+    crate::server::metrics::record_publish(deliveries);
     Ok(Published {
         id: event_ref(id),
         event_type: request.event_type.to_string(),
