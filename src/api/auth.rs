@@ -14,29 +14,15 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     let state = AppState::from_context()?;
     let limiter = &state.settings.login_limiter;
     let address = client_address(limiter).await;
-    let attempt = limiter.begin(&email, address, std::time::Instant::now());
-    let outcome = match attempt {
-        Ok(attempt) => {
-            let pool = &state.pool;
-            let signed_in =
-                crate::server::auth::sign_in(pool, state.settings.session_ttl, &email, &password)
-                    .await;
-            match &signed_in {
-                Ok(_) => attempt.succeeded(),
-                Err(AppError::InvalidCredentials) => attempt.failed(),
-                Err(_) => drop(attempt),
-            }
-            signed_in
-        }
-        Err(err) => Err(err),
-    };
-    let token = match outcome {
-        Ok((token, _user)) => token,
-        Err(err) => {
-            guard::set_status(&err);
-            return Err(err);
-        }
-    };
+    let attempt = guard::respond(limiter.begin(&email, address, std::time::Instant::now()))?;
+    let ttl = state.settings.session_ttl;
+    let signed_in = crate::server::auth::sign_in(&state.pool, ttl, &email, &password).await;
+    match &signed_in {
+        Ok(_) => attempt.succeeded(),
+        Err(AppError::InvalidCredentials) => attempt.failed(),
+        Err(_) => drop(attempt),
+    }
+    let (token, _user) = guard::respond(signed_in)?;
     let cookie = session::set_cookie(
         &token,
         state.settings.session_ttl.as_secs(),

@@ -12,7 +12,6 @@ use crate::server::dispatcher::send::Sender;
 use crate::tools::demo;
 use anyhow::Context;
 use axum::Router;
-
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::middleware;
@@ -248,15 +247,7 @@ async fn metrics_with_token(
         let message = "metrics need --metrics-token (or --metrics-listen for a private address)";
         return (StatusCode::NOT_FOUND, message).into_response();
     };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    use sha2::Digest;
-    let matches =
-        sha2::Sha256::digest(presented.as_bytes()) == sha2::Sha256::digest(token.as_bytes());
-    if !matches {
+    if !auth::bearer::matches(&headers, token) {
         return (
             StatusCode::UNAUTHORIZED,
             "a valid metrics token is required",
@@ -285,7 +276,10 @@ pub async fn bootstrap_owner(pool: &PgPool) -> anyhow::Result<()> {
         .map(char::from)
         .collect();
     let hash = auth::password::hash(password.clone()).await?;
-    db::users::insert(pool, email, &hash, Role::Owner).await?;
+    if !db::users::insert(pool, email, &hash, Role::Owner).await? {
+        // Another process made the first owner at the same moment; its password stands.
+        return Ok(());
+    }
     println!("herald: first start, created owner {email} with password {password}");
     println!("herald: (shown only this once; `herald create-admin` resets it)");
     Ok(())

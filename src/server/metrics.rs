@@ -54,6 +54,10 @@ fn describe() {
         "herald_results_unrecordable_total",
         "Results that could not be stored as received, recorded as unrecordable"
     );
+    describe_counter!(
+        "herald_results_fenced_total",
+        "Results not written because their lease had ended (the delivery is sent again)"
+    );
     describe_gauge!(
         "herald_queue_depth",
         "Deliveries due now and not yet attempted"

@@ -8,7 +8,7 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, Method, Request, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
@@ -74,8 +74,6 @@ impl PublicOrigin {
         text(HeaderName::from_static("sec-fetch-site")) == Some("same-origin")
     }
 }
-
-use axum::http::HeaderName;
 
 /// `scheme://host[:port]` of a URL, which may have no path beyond `/`.
 fn parse_origin(text: &str) -> anyhow::Result<String> {

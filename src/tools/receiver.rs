@@ -164,18 +164,9 @@ impl Receiver {
     }
 
     fn authorized(&self, headers: &HeaderMap) -> bool {
-        let presented = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        match (&self.token, presented) {
-            (Some(token), Some(given)) => {
-                use sha2::Digest;
-                // Compared as hashes: no early exit that times how much of it matched.
-                sha2::Sha256::digest(token.as_bytes()) == sha2::Sha256::digest(given.as_bytes())
-            }
-            _ => false,
-        }
+        self.token
+            .as_deref()
+            .is_some_and(|token| crate::server::auth::bearer::matches(headers, token))
     }
 
     fn verify(&self, headers: &HeaderMap, body: &str) -> (Option<bool>, Option<bool>) {
@@ -222,7 +213,7 @@ async fn receive(
     if receiver.record {
         let body = String::from_utf8_lossy(&body).into_owned();
         let (standard, legacy) = receiver.verify(&headers, &body);
-        let body = cut(body, 64 * 1024);
+        let body = cut(body, crate::server::dispatcher::send::MAX_STORED_BODY);
         let received = Received {
             path: uri.path().to_string(),
             headers: headers

@@ -79,7 +79,7 @@ async fn receiver() -> (Receiver, String) {
     (receiver, format!("http://{addr}/hooks"))
 }
 
-async fn delivery_state(pool: &PgPool) -> (String, i32, Option<i16>, Option<String>) {
+pub(crate) async fn delivery_state(pool: &PgPool) -> (String, i32, Option<i16>, Option<String>) {
     sqlx::query_as(
         "SELECT status, attempt_count, last_response_status, last_error_class FROM deliveries",
     )
@@ -106,7 +106,7 @@ async fn one_failed_attempt(pool: &PgPool) -> (Receiver, Dispatcher) {
     (receiver, dispatcher)
 }
 
-fn status_mode(status: u16) -> Mode {
+pub(crate) fn status_mode(status: u16) -> Mode {
     Mode {
         mode: ModeKind::Status,
         status: Some(status),

@@ -7,7 +7,7 @@
 //! the table. Hours passing are simulated by moving timestamps in SQL; where a test waits for
 //! something, it polls for it with a deadline.
 
-use crate::dispatcher::drain;
+use crate::dispatcher::{delivery_state, drain, status_mode};
 use chrono::{DateTime, Utc};
 use herald::domain::endpoint::EndpointForm;
 use herald::domain::log_query::LogQuery;
@@ -20,7 +20,7 @@ use herald::server::dispatcher::{DispatchConfig, Dispatcher, WAKE_CHANNEL};
 use herald::server::service::events::{PublishRequest, publish};
 use herald::server::service::{Actor, deliveries, endpoints};
 use herald::server::state::AppState;
-use herald::tools::receiver::{Mode, ModeKind, Received, Receiver};
+use herald::tools::receiver::{Mode, Received, Receiver};
 use serde_json::value::RawValue;
 use sqlx::PgPool;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -73,14 +73,6 @@ async fn receiver() -> (Receiver, String) {
     let receiver = Receiver::new(None, true);
     let addr = receiver.clone().spawn_local().await.unwrap();
     (receiver, format!("http://{addr}/hooks"))
-}
-
-fn status_mode(status: u16) -> Mode {
-    Mode {
-        mode: ModeKind::Status,
-        status: Some(status),
-        ..Mode::default()
-    }
 }
 
 /// Answers `status` with `Retry-After: <value>`.
@@ -173,16 +165,6 @@ fn assert_due_after(next: Option<DateTime<Utc>>, window: Window, delay: Duration
 // ---------------------------------------------------------------------------------------------
 // Reading what a user sees
 // ---------------------------------------------------------------------------------------------
-
-/// (status, attempt_count, last_response_status, last_error_class) of the only delivery.
-async fn delivery_state(pool: &PgPool) -> (String, i32, Option<i16>, Option<String>) {
-    sqlx::query_as(
-        "SELECT status, attempt_count, last_response_status, last_error_class FROM deliveries",
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap()
-}
 
 /// (id, status, attempt_count) of an endpoint's deliveries, oldest first.
 async fn deliveries_of(pool: &PgPool, endpoint: Uuid) -> Vec<(Uuid, String, i32)> {

@@ -1,6 +1,7 @@
 //! Authentication (argon2id passwords, Postgres sessions) and the role guard that every
 //! server function and REST handler calls itself.
 
+pub mod bearer;
 pub mod guard;
 pub mod limiter;
 pub mod password;

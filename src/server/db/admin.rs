@@ -54,10 +54,7 @@ pub async fn change_user(
             .execute(&mut *tx)
             .await?;
         if disabled {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            super::sessions::delete_all(&mut *tx, id).await?;
         }
     }
     tx.commit().await?;

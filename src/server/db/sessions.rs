@@ -40,6 +40,15 @@ pub async fn delete(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Deletes all of the user's sessions (disabled, or password reset); returns how many.
+pub async fn delete_all(db: impl sqlx::PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<u64> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Deletes the user's sessions other than `keep`; returns how many.
 pub async fn delete_others(pool: &PgPool, user_id: Uuid, keep: &[u8]) -> sqlx::Result<u64> {
     let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")

@@ -50,7 +50,7 @@ pub async fn credentials(pool: &PgPool, email: &str) -> sqlx::Result<Option<Cred
 
 /// Adds a user; false (nothing written) when the email is taken.
 pub async fn insert(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     email: &str,
     password_hash: &str,
     role: Role,
@@ -63,7 +63,7 @@ pub async fn insert(
     .bind(email)
     .bind(password_hash)
     .bind(role)
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -98,15 +98,11 @@ pub async fn upsert(
             .await?;
     let outcome = match existing {
         None => {
-            sqlx::query(
-                "INSERT INTO users (id, email, password_hash, role) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(Uuid::now_v7())
-            .bind(email)
-            .bind(password_hash)
-            .bind(role)
-            .execute(&mut *tx)
-            .await?;
+            if !insert(&mut *tx, email, password_hash, role).await? {
+                return Err(sqlx::Error::Protocol(
+                    "the user was created by someone else at the same moment; run it again".into(),
+                ));
+            }
             AdminUpsert::Created
         }
         Some((_, true)) if !enable => AdminUpsert::RefusedDisabled,
@@ -119,12 +115,8 @@ pub async fn upsert(
             .bind(role)
             .execute(&mut *tx)
             .await?;
-            let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
             AdminUpsert::Updated {
-                sessions_ended: ended.rows_affected(),
+                sessions_ended: super::sessions::delete_all(&mut *tx, id).await?,
             }
         }
     };

@@ -257,7 +257,7 @@ async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::
             batch.attempts.iter().map(|a| (a.delivery_id, a)).collect();
         let updates = &batch.updates;
         let attempt = |u: &DeliveryUpdate| last.get(&u.id).copied();
-        sqlx::query(
+        let done = sqlx::query(
             r#"UPDATE deliveries d
                SET status = u.status, attempt_count = u.attempts, next_attempt_at = u.next_at,
                    last_attempt_at = u.last_at, last_response_status = u.code,
@@ -309,10 +309,11 @@ async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::
         .bind(updates.iter().map(|u| u.lease).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
+        note_fenced(updates.len(), done.rows_affected());
     }
     if !batch.deferred.is_empty() {
         let deferred = &batch.deferred;
-        sqlx::query(
+        let done = sqlx::query(
             r#"UPDATE deliveries d SET next_attempt_at = u.at
                FROM UNNEST($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS u(id, at, lease)
                WHERE d.id = u.id AND d.next_attempt_at = u.lease"#,
@@ -322,11 +323,12 @@ async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::
         .bind(deferred.iter().map(|d| d.lease).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
+        note_fenced(deferred.len(), done.rows_affected());
     }
     if !batch.abandoned.is_empty() {
         // Fenced: a retry queued since the claim (it moves next_attempt_at) is not overwritten.
         let abandoned = &batch.abandoned;
-        sqlx::query(
+        let done = sqlx::query(
             r#"UPDATE deliveries d SET status = 'failed', next_attempt_at = NULL,
                    queued_trigger = NULL, queued_by = NULL, updated_at = now()
                FROM UNNEST($1::uuid[], $2::timestamptz[]) AS u(id, lease)
@@ -341,8 +343,22 @@ async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::
         )
         .execute(&mut *tx)
         .await?;
+        note_fenced(abandoned.len(), done.rows_affected());
     }
     Ok(())
+}
+
+/// Results whose lease had ended are not written (another claim owns the delivery now); say
+/// so, because each one is a delivery that is being sent again.
+fn note_fenced(results: usize, written: u64) {
+    let fenced = (results as u64).saturating_sub(written);
+    if fenced > 0 {
+        tracing::warn!(
+            fenced,
+            "results arrived after their lease ended and were not written"
+        );
+        metrics::counter!("herald_results_fenced_total").increment(fenced);
+    }
 }
 
 /// One endpoint's outcomes in one hour, as counted from a batch.

@@ -7,7 +7,6 @@ use crate::server::db::api_keys::{self, ApiKey};
 use crate::server::db::audit::Actor;
 use crate::server::state::AppState;
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 /// The authenticated caller of a REST handler. Extracting it is the handler's guard: a request
@@ -39,15 +38,7 @@ impl FromRequestParts<AppState> for ApiCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let key = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
+        let key = crate::server::auth::bearer::presented(&parts.headers)
             .ok_or(ApiError(AppError::Unauthorized))?;
         match api_keys::authenticate(&state.pool, key).await? {
             Some(found) => Ok(ApiCaller(found)),

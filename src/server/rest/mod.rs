@@ -59,16 +59,12 @@ fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
 }
 
 pub fn router(max_payload: usize) -> Router<AppState> {
-    let mut paths: Vec<(&str, MethodRouter<AppState>)> = Vec::new();
-    for (method, path) in ROUTES {
-        match paths.iter_mut().find(|(p, _)| p == path) {
-            Some((_, routes)) => *routes = std::mem::take(routes).merge(handler(method, path)),
-            None => paths.push((path, handler(method, path))),
-        }
-    }
-    paths
-        .into_iter()
-        .fold(Router::new(), |app, (path, routes)| app.route(path, routes))
+    // axum merges the methods of a path given to `route` more than once.
+    ROUTES
+        .iter()
+        .fold(Router::new(), |app, (method, path)| {
+            app.route(path, handler(method, path))
+        })
         // The handlers check the exact limit and answer with a JSON error; this only stops
         // absurd bodies before they are read.
         .layer(DefaultBodyLimit::max(
