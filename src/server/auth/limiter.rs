@@ -235,6 +235,25 @@ mod tests {
     }
 
     #[test]
+    fn any_email_is_one_fixed_size_key() {
+        let limiter = LoginLimiter::default();
+        let now = Instant::now();
+        let huge = format!("{}@example.com\0\u{202e}", "a".repeat(1_000_000));
+        for _ in 0..MAX_ACCOUNT_FAILURES {
+            limiter.begin(&huge, ip("10.0.0.5"), now).unwrap().failed();
+        }
+        assert_eq!(
+            limiter.begin(&huge, ip("10.0.0.5"), now).err(),
+            Some(AppError::RateLimited)
+        );
+        assert_eq!(
+            limiter.lock().len(),
+            2,
+            "one account key and one address key"
+        );
+    }
+
+    #[test]
     fn a_success_or_an_abandoned_try_gives_its_count_back() {
         let limiter = LoginLimiter::default();
         let now = Instant::now();
@@ -309,6 +328,12 @@ mod tests {
             "entries left of the first untrusted hop are the client's own claims"
         );
         assert_eq!(limiter.client_address(ip("::1"), None), ip("::1"));
+        let junk = format!("{}, unknown, \u{0}<script>", "9".repeat(60_000));
+        assert_eq!(
+            limiter.client_address(ip("10.9.9.9"), Some(&junk)),
+            ip("10.9.9.9"),
+            "a hop that is no address ends trust at the last trusted one"
+        );
         assert!(parse_proxy("not an address").is_err());
     }
 }
