@@ -30,5 +30,7 @@ export RUSTC_BOOTSTRAP=1
 # Read at compile time by leptos_config; cargo-leptos sets it too, so setting it here keeps
 # `cargo test` from rebuilding the Leptos crates after a `cargo leptos build`.
 export LEPTOS_OUTPUT_NAME=herald
+# A Python environment for schemathesis (the API contract test), kept with the build cache.
+export HERALD_VENV="${HERALD_VENV:-$HOME/.cache/herald/venv}"
 # npm-installed tools (tailwind, binaryen's wasm-opt) before any system copies.
 export PATH="$HERALD_ROOT/node_modules/.bin:$PATH"

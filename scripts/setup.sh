@@ -12,6 +12,10 @@ need_pkg() { dpkg -s "$1" >/dev/null 2>&1 || apt_missing+=("$1"); }
 need_pkg chromium
 command -v node >/dev/null || need_pkg nodejs
 command -v psql >/dev/null || need_pkg postgresql-client
+command -v curl >/dev/null || need_pkg curl
+command -v python3 >/dev/null || need_pkg python3
+# Debian splits venv and ensurepip out of python3.
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_pkg python3-venv
 if ! { command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; }; then
   # No wasm32 std from rustup: use Debian's rustc-web 1.96 and build std from source.
   for p in rustc-web cargo-web rust-web-src rust-web-clippy lld-22; do need_pkg "$p"; done
@@ -46,5 +50,12 @@ fi
 if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
   log "installing Playwright test runner (browser comes from Debian's chromium)"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
+# schemathesis holds the REST API to its OpenAPI document (scripts/api-contract.sh).
+schemathesis_version=4.32.5
+if [ "$("$HERALD_VENV/bin/schemathesis" --version 2>/dev/null | awk '{print $3}')" != "$schemathesis_version" ]; then
+  log "installing schemathesis $schemathesis_version (PyPI) into $HERALD_VENV"
+  python3 -m venv "$HERALD_VENV"
+  "$HERALD_VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
 fi
 log "toolchain ready"

@@ -12,5 +12,7 @@ echo "== build (release: server + wasm + css)"
 cargo leptos build --release --precompress
 echo "== unit + integration tests"
 cargo test --release --no-fail-fast --no-default-features --features ssr
+echo "== REST API against its OpenAPI document (schemathesis, every check)"
+./scripts/api-contract.sh
 echo "== end-to-end tests (Chromium)"
 (cd end2end && npx playwright test)

@@ -7,13 +7,14 @@ use crate::ui::pages::api_keys::ApiKeysPage;
 use crate::ui::pages::audit::AuditPage;
 use crate::ui::pages::deliveries::DeliveriesPage;
 use crate::ui::pages::delivery_detail::DeliveryDetailPage;
+use crate::ui::pages::event_types::EventTypesPage;
 use crate::ui::pages::login::LoginPage;
 use crate::ui::pages::not_found::NotFound;
 use crate::ui::pages::users::UsersPage;
 use crate::ui::pages::webhook_edit::WebhookEditPage;
 use crate::ui::pages::webhooks::WebhooksPage;
 use leptos::prelude::*;
-use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, Link, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -28,6 +29,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <AutoReload options=options.clone() />
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
@@ -42,7 +44,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/herald.css" />
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
         <Title text="Herald" />
         <Router>
@@ -57,6 +58,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("webhooks") view=WebhooksPage ssr=SsrMode::Async />
                     <Route path=path!("webhooks/new") view=WebhookEditPage ssr=SsrMode::Async />
                     <Route path=path!("webhooks/:id") view=WebhookEditPage ssr=SsrMode::Async />
+                    <Route path=path!("event-types") view=EventTypesPage ssr=SsrMode::Async />
                     <Route path=path!("users") view=UsersPage ssr=SsrMode::Async />
                     <Route path=path!("api-keys") view=ApiKeysPage ssr=SsrMode::Async />
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />

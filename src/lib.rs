@@ -23,5 +23,13 @@ pub mod ui;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     leptos::mount::hydrate_islands();
-    leptos::prelude::set_timeout(ui::mark_hydrated, std::time::Duration::ZERO);
+    leptos::prelude::set_timeout(
+        || {
+            if let Some(body) = leptos::prelude::document().body() {
+                ui::localize_times(&body);
+            }
+            ui::mark_hydrated();
+        },
+        std::time::Duration::ZERO,
+    );
 }

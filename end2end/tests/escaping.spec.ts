@@ -51,6 +51,19 @@ test('markup from producers, key holders, receivers and links never runs in the 
   expect(created.status()).toBe(201);
   const webhook = await created.json();
 
+  // An API-key holder's event type: markup in its description, example and schema.
+  const eventType = `xss.type_${tag}`;
+  const typed = await request.post('/api/v1/event-types', {
+    headers: auth,
+    data: {
+      name: eventType,
+      description: `XSS ${tag} ${attack(15)}`,
+      example: { [attack(16)]: attack(17) },
+      schema: { type: 'object', description: attack(18) },
+    },
+  });
+  expect(typed.status()).toBe(201);
+
   // A producer's event: markup in keys and values.
   const published = await request.post('/api/v1/events', {
     headers: auth,
@@ -91,6 +104,8 @@ test('markup from producers, key holders, receivers and links never runs in the 
     ['/admin/users', OWNER.email],
     ['/admin/api-keys', `key ${tag}`],
     ['/admin/audit', `XSS ${tag}`],
+    ['/admin/event-types', `XSS ${tag}`],
+    [`/admin/event-types?edit=${eventType}`, `Edit ${eventType}`],
     [`/admin/users?__err=${encodeURIComponent(attack(14))}`, ''],
   ];
   for (const [path, visibleText] of visits) {

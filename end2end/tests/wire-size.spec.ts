@@ -20,10 +20,13 @@ test('a first visit to the log page moves about 200 KB over the wire, compressed
   await cdp.send('Network.enable');
   const sizes = new Map<string, { url: string; bytes: number; encoding: string }>();
   const urls = new Map<string, { url: string; encoding: string }>();
+  const cacheControl = new Map<string, string>();
   cdp.on('Network.responseReceived', (event) => {
     const headers = event.response.headers as Record<string, string>;
     const encoding = Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-encoding')?.[1] ?? 'identity';
     urls.set(event.requestId, { url: event.response.url, encoding });
+    const cache = Object.entries(headers).find(([k]) => k.toLowerCase() === 'cache-control')?.[1];
+    if (cache) cacheControl.set(event.response.url, cache);
   });
   cdp.on('Network.loadingFinished', (event) => {
     const seen = urls.get(event.requestId);
@@ -40,6 +43,13 @@ test('a first visit to the log page moves about 200 KB over the wire, compressed
     console.log(`${String(bytes).padStart(8)} B  ${encoding.padEnd(8)}  ${new URL(url).pathname}`);
   }
   console.log(`${String(total).padStart(8)} B  on the wire for a first visit to the log page (target 200 KB)`);
+
+  // The bundle's files are named by their hashes and may be kept for ever.
+  for (const ext of ['.wasm', '.js', '.css']) {
+    const asset = [...sizes.values()].find((s) => s.url.endsWith(ext) && s.url.includes('/pkg/'));
+    expect(asset?.url, ext).toMatch(new RegExp(`/pkg/herald\\.[0-9A-Za-z_-]+\\${ext}$`));
+    expect(cacheControl.get(asset!.url), ext).toBe('public, max-age=31536000, immutable');
+  }
 
   const wasm = [...sizes.values()].find((s) => s.url.endsWith('.wasm'));
   expect(wasm?.encoding, 'the wasm is sent compressed').toBe('br');

@@ -117,18 +117,27 @@ pub async fn send_webhook_test(id: Uuid) -> Result<Uuid, AppError> {
     )
 }
 
-/// How many failed deliveries "Recover" would re-send (since `since`, RFC 3339 or YYYY-MM-DDTHH:MM).
+/// How many failed deliveries "Recover" would re-send: those since `since` (RFC 3339, or
+/// YYYY-MM-DDTHH:MM typed in the zone `tz` minutes east of UTC; UTC without it).
 #[server(endpoint = "recover_count")]
-pub async fn recover_count(id: Uuid, since: String) -> Result<i64, AppError> {
+pub async fn recover_count(
+    id: Uuid,
+    since: String,
+    #[server(default)] tz: Option<i32>,
+) -> Result<i64, AppError> {
     let (state, _) = authorize(Role::Admin).await?;
-    let since = respond(parse_since(&since))?;
+    let since = respond(parse_since(&since, tz))?;
     respond(service::recover_count(&state, id, since).await)
 }
 
 #[server(endpoint = "recover_webhook")]
-pub async fn recover_webhook(id: Uuid, since: String) -> Result<u64, AppError> {
+pub async fn recover_webhook(
+    id: Uuid,
+    since: String,
+    #[server(default)] tz: Option<i32>,
+) -> Result<u64, AppError> {
     let (state, user) = authorize(Role::Admin).await?;
-    let since = respond(parse_since(&since))?;
+    let since = respond(parse_since(&since, tz))?;
     respond(service::recover(&state, &Actor::user(&user), id, since).await)
 }
 
@@ -139,12 +148,14 @@ pub async fn delivery_outcome(id: Uuid) -> Result<Option<String>, AppError> {
     respond(crate::server::service::deliveries::outcome(&state, id).await)
 }
 
-pub fn parse_since(text: &str) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
+#[cfg(feature = "ssr")]
+fn parse_since(text: &str, tz: Option<i32>) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
+    use crate::domain::time::{MAX_OFFSET_MINUTES, parse_local_minute};
     let text = text.trim();
+    let offset = tz.filter(|m| m.abs() <= MAX_OFFSET_MINUTES).unwrap_or(0);
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&chrono::Utc))
-        .or_else(|_| {
-            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").map(|t| t.and_utc())
-        })
-        .map_err(|_| AppError::field("since", "Pick a date and time"))
+        .ok()
+        .or_else(|| parse_local_minute(text, offset))
+        .ok_or_else(|| AppError::field("since", "Pick a date and time"))
 }

@@ -5,3 +5,4 @@ pub mod admin;
 pub mod auth;
 pub mod deliveries;
 pub mod endpoints;
+pub mod event_types;

@@ -8,6 +8,7 @@ use uuid::Uuid;
 #[cfg_attr(feature = "ssr", derive(sqlx::Type))]
 #[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum DeliveryStatus {
     /// Not tried yet.
     Pending,
@@ -57,6 +58,7 @@ impl DeliveryStatus {
 /// One row of the delivery log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DeliveryRow {
     pub id: Uuid,
     pub event_id: Uuid,
@@ -153,6 +155,7 @@ pub struct AttemptProgress {
 /// One attempt as the detail page and the REST API show it. What the receiver sent is shown
 /// readably (see [`readable`](super::attempt::readable)): text as text, anything else escaped.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AttemptView {
     pub id: Uuid,
     pub attempt_number: i32,
@@ -162,8 +165,10 @@ pub struct AttemptView {
     pub started_at: DateTime<Utc>,
     pub duration_ms: i32,
     pub request_url: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<Vec<String>>))]
     pub request_headers: Vec<(String, String)>,
     pub response_status: Option<i16>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<Vec<String>>))]
     pub response_headers: Vec<(String, String)>,
     /// The body (its first 64 KiB) as readable text.
     pub response_body: Option<String>,

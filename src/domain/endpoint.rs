@@ -258,6 +258,7 @@ pub fn keep_masked(
 
 /// Success and latency figures over a window.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Health {
     pub succeeded: i64,
     pub failed: i64,
@@ -276,6 +277,7 @@ impl Health {
 /// An endpoint as the list, the edit form and the API show it. Custom header values are
 /// masked ([`mask_value`](super::webhook::mask_value)); only the audited reveal gives them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EndpointView {
     pub id: Uuid,
     pub name: String,
@@ -284,6 +286,8 @@ pub struct EndpointView {
     pub event_types: Vec<String>,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
+    /// Name and masked value of each custom header.
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<Vec<String>>))]
     pub custom_headers: Vec<(String, String)>,
     pub retry_schedule_secs: Option<Vec<i32>>,
     pub timeout_ms: Option<i32>,
@@ -295,6 +299,7 @@ pub struct EndpointView {
     pub day: Health,
     pub week: Health,
     /// Attempts per hour over the last 24 hours, oldest first: (succeeded, failed).
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<Vec<i64>>))]
     pub hourly: Vec<(i64, i64)>,
 }
 

@@ -2,6 +2,7 @@
 //! through the URL query string, so a reload, the back button or a shared link shows the
 //! same page.
 
+use super::time::{local_minute, parse_local_minute};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -63,6 +64,9 @@ pub struct LogQuery {
     pub since: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// The zone `from` and `to` are written in, as minutes east of UTC (the admin's browser
+    /// sends its own); `None` is UTC.
+    pub tz: Option<i32>,
     pub code: Option<CodeClass>,
     pub sort: SortKey,
     pub dir: Direction,
@@ -72,9 +76,13 @@ pub struct LogQuery {
 pub const PAGE_SIZE: i64 = 50;
 
 /// Choices for the log's filter form.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LogFilters {
+    /// Every type, archived ones too (their deliveries stay in the log).
     pub event_types: Vec<String>,
+    /// The archived ones, which the endpoint form no longer offers.
+    #[serde(default)]
+    pub archived_event_types: Vec<String>,
     pub endpoints: Vec<EndpointChoice>,
 }
 
@@ -211,6 +219,8 @@ impl LogQuery {
     /// URL still shows a page rather than an error.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> LogQuery {
         let mut query = LogQuery::default();
+        // `from` and `to` are read once the zone they were written in is known.
+        let (mut from, mut to) = (None, None);
         for (name, value) in pairs {
             let value = value.trim();
             if value.is_empty() {
@@ -226,8 +236,9 @@ impl LogQuery {
                         .contains(&value)
                         .then(|| value.to_string())
                 }
-                "from" => query.from = parse_time(value),
-                "to" => query.to = parse_time(value),
+                "from" => from = Some(value),
+                "to" => to = Some(value),
+                "tz" => query.tz = super::time::parse_offset(value),
                 "code" => query.code = CodeClass::parse(value),
                 "sort" => query.sort = SortKey::parse(value).unwrap_or_default(),
                 "dir" => {
@@ -240,6 +251,12 @@ impl LogQuery {
                 "cursor" => query.cursor = Cursor::decode(value),
                 _ => {}
             }
+        }
+        let offset = query.tz.unwrap_or(0);
+        query.from = from.and_then(|v| parse_time(v, offset));
+        query.to = to.and_then(|v| parse_time(v, offset));
+        if query.from.is_none() && query.to.is_none() || query.tz == Some(0) {
+            query.tz = None;
         }
         query
     }
@@ -257,8 +274,10 @@ impl LogQuery {
         push("event", self.event.clone());
         push("endpoint", self.endpoint.map(|e| e.to_string()));
         push("since", self.since.clone());
-        push("from", self.from.map(format_time));
-        push("to", self.to.map(format_time));
+        let offset = self.tz.unwrap_or(0);
+        push("from", self.from.map(|t| local_minute(t, offset)));
+        push("to", self.to.map(|t| local_minute(t, offset)));
+        push("tz", self.tz.map(|m| m.to_string()));
         push("code", self.code.map(|c| c.as_str().to_string()));
         push(
             "sort",
@@ -338,32 +357,13 @@ impl LogQuery {
     }
 }
 
-fn parse_time(value: &str) -> Option<DateTime<Utc>> {
+/// RFC 3339, or `2026-11-25T14:30` as a `datetime-local` input sends it, typed in the zone
+/// `offset` minutes east of UTC.
+fn parse_time(value: &str, offset: i32) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))
         .ok()
-        .or_else(|| parse_minute(value))
-}
-
-/// `2026-11-25T14:30`, as a `datetime-local` input sends it (read as UTC).
-fn parse_minute(value: &str) -> Option<DateTime<Utc>> {
-    let (date, time) = value.split_once('T')?;
-    let mut ymd = date.splitn(3, '-').map(str::parse::<u32>);
-    let (year, month, day) = (ymd.next()?.ok()?, ymd.next()?.ok()?, ymd.next()?.ok()?);
-    let (hour, minute) = time.split_once(':')?;
-    chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?
-        .and_hms_opt(hour.parse().ok()?, minute.parse().ok()?, 0)
-        .map(|t| t.and_utc())
-}
-
-fn format_time(at: DateTime<Utc>) -> String {
-    use chrono::Timelike;
-    format!(
-        "{}T{:02}:{:02}",
-        super::time::date(at),
-        at.hour(),
-        at.minute()
-    )
+        .or_else(|| parse_local_minute(value, offset))
 }
 
 /// What a query value keeps unescaped: RFC 3986's unreserved characters, and `*` so that
@@ -401,6 +401,7 @@ pub fn decode_component(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::time::{local_minute, parse_local_minute};
     use super::*;
 
     #[test]
@@ -454,6 +455,37 @@ mod tests {
         assert!(
             pairs.contains(&("from", "2026-11-25T14:30".to_string())),
             "{pairs:?}"
+        );
+    }
+
+    #[test]
+    fn time_bounds_are_read_in_the_zone_they_were_typed_in() {
+        // 17:30 in India is 12:00 UTC; the address keeps what was typed, and the zone.
+        let query =
+            LogQuery::from_query_string("?tz=330&to=2026-11-25T18:00&from=2026-11-25T17:30");
+        assert_eq!(
+            query.from.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-11-25T12:00:00+00:00")
+        );
+        assert_eq!(
+            query.to_query_string(),
+            "?from=2026-11-25T17%3A30&to=2026-11-25T18%3A00&tz=330"
+        );
+        // An instant with its own offset is that instant, whatever the zone.
+        let absolute = LogQuery::from_query_string("?tz=330&from=2026-11-25T12:00:00Z");
+        assert_eq!(absolute.to_pairs()[0].1, "2026-11-25T17:30");
+        // A zone alone, UTC, or no real zone: nothing to keep.
+        for raw in [
+            "?tz=330",
+            "?tz=0&from=2026-11-25T12:00",
+            "?tz=9999&from=2026-11-25T12:00",
+        ] {
+            let query = LogQuery::from_query_string(raw);
+            assert_eq!(query.tz, None, "{raw}");
+        }
+        assert_eq!(
+            LogQuery::from_query_string("?tz=9999&from=2026-11-25T12:00").from,
+            LogQuery::from_query_string("?from=2026-11-25T12:00").from
         );
     }
 

@@ -5,6 +5,7 @@ pub mod attempt;
 pub mod delivery;
 pub mod endpoint;
 pub mod event;
+pub mod event_type;
 pub mod health;
 pub mod ids;
 pub mod log_query;

@@ -17,6 +17,7 @@ type HmacSha256 = Hmac<Sha256>;
 #[cfg_attr(feature = "ssr", derive(sqlx::Type))]
 #[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum SignatureScheme {
     /// hex HMAC-SHA256(secret, "{timestamp}.{body}") with `X-Webhook-Timestamp` (seed 001).
     #[default]

@@ -128,6 +128,10 @@ fn build_state(pool: PgPool, args: &ServeArgs) -> anyhow::Result<AppState> {
         .leptos_options;
     leptos_options.site_addr = args.listen;
     leptos_options.site_root = site_root(args).to_string_lossy().into_owned().into();
+    // `cargo leptos build` names the bundle's files by their hashes and lists them in a file
+    // beside the binary; pages then link the hashed names, which may be cached for ever.
+    leptos_options.hash_files |=
+        beside_binary(&leptos_options.hash_file).is_some_and(|f| f.is_file());
     let public = super::origin::PublicOrigin::new(args.public_url.as_deref(), args.listen)?;
     let settings = Settings {
         secure_cookies: args.secure_cookies || public.primary().starts_with("https://"),
@@ -159,6 +163,10 @@ fn site_root(args: &ServeArgs) -> PathBuf {
     beside_binary.unwrap_or_else(|| PathBuf::from("target/site"))
 }
 
+fn beside_binary(name: &str) -> Option<PathBuf> {
+    Some(std::env::current_exe().ok()?.parent()?.join(name))
+}
+
 /// The whole HTTP surface. `portal` adds the pages and server functions.
 pub fn router(state: AppState, portal: bool) -> Router {
     let mut app = Router::new()
@@ -187,8 +195,28 @@ pub fn router(state: AppState, portal: bool) -> Router {
         .layer(middleware::from_fn_with_state(public, super::origin::guard))
         .with_state(state);
     security_headers(app)
+        .layer(middleware::map_response(cache_forever_if_hashed))
         .layer(compression())
         .layer(middleware::from_fn(super::observe::request_span))
+}
+
+/// Files under /pkg whose names carry their content's hash (`herald.3f9a….wasm`) never change:
+/// browsers keep them for a year without asking again. (A new build has new names.)
+async fn cache_forever_if_hashed(
+    uri: axum::http::Uri,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    let hashed = uri
+        .path()
+        .strip_prefix("/pkg/")
+        .is_some_and(|file| file.split('.').count() >= 3);
+    if hashed && response.status().is_success() {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
+    }
+    response
 }
 
 /// HTML and JSON are compressed (brotli, else gzip) for clients that accept it, at a level

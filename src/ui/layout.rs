@@ -79,6 +79,7 @@ fn Header(user: CurrentUser) -> impl IntoView {
                 <nav class="flex gap-1 text-sm" aria-label="Main">
                     <NavLink href="/admin/webhook-deliveries" label="Deliveries" />
                     <NavLink href="/admin/webhooks" label="Webhooks" />
+                    <NavLink href="/admin/event-types" label="Event types" />
                     <NavLink href="/admin/users" label="Users" />
                     <NavLink href="/admin/api-keys" label="API keys" />
                     <NavLink href="/admin/audit" label="Audit" />

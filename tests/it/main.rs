@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod database;
 mod dispatcher;
+mod event_types;
 mod helpers;
 mod hostile;
 mod portal_access;

@@ -72,6 +72,17 @@ fn table() -> Vec<Row> {
         ("recover_webhook", R(Admin), since()),
         ("delivery_outcome", R(Admin), id()),
         ("audit_entries", R(Admin), vec![]),
+        ("list_event_types", R(Admin), vec![]),
+        (
+            "save_event_type",
+            R(Admin),
+            vec![("name", "role.table"), ("example", "{}")],
+        ),
+        (
+            "set_event_type_archived",
+            R(Admin),
+            vec![("name", "user.created"), ("archived", "false")],
+        ),
         ("list_users", R(Owner), vec![]),
         (
             "create_user",

@@ -303,6 +303,7 @@ pub async fn count_newer(
 /// The event types and live endpoints the log's filter form offers.
 pub async fn filter_choices(pool: &PgPool) -> sqlx::Result<LogFilters> {
     let event_types = super::event_types::names(pool).await?;
+    let archived_event_types = super::event_types::archived_names(pool).await?;
     let endpoints = sqlx::query_as(
         "SELECT id, name FROM endpoints WHERE deleted_at IS NULL ORDER BY lower(name)",
     )
@@ -310,6 +311,7 @@ pub async fn filter_choices(pool: &PgPool) -> sqlx::Result<LogFilters> {
     .await?;
     Ok(LogFilters {
         event_types,
+        archived_event_types,
         endpoints,
     })
 }

@@ -1,10 +1,10 @@
 //! REST errors: the right status and `{"error":{"code","message","fields"?}}`.
 
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 pub struct ApiError(pub AppError);
 
@@ -28,6 +28,34 @@ pub fn code(err: &AppError) -> &'static str {
     }
 }
 
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"error": {"code": "validation_failed", "message": "url: must start with https://", "fields": [{"field": "url", "message": "must start with https://"}]}}))]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// unauthorized, forbidden, not_found, validation_failed, conflict, bad_request,
+    /// rate_limited, payload_too_large or internal.
+    code: &'static str,
+    /// What went wrong, for a person.
+    message: String,
+    /// With validation_failed: the fields at fault and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<FieldProblem>>)]
+    fields: Option<Vec<FieldError>>,
+}
+
+/// A field of the request and what is wrong with it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // only describes `FieldError` in the document
+pub struct FieldProblem {
+    field: String,
+    message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
@@ -38,10 +66,18 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut body = json!({ "error": { "code": code(&self.0), "message": message } });
-        if let AppError::Validation(fields) = &self.0 {
-            body["error"]["fields"] = json!(fields);
-        }
+        let code = code(&self.0);
+        let fields = match self.0 {
+            AppError::Validation(fields) => Some(fields),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message,
+                fields,
+            },
+        };
         (status, Json(body)).into_response()
     }
 }

@@ -3,30 +3,58 @@
 
 use super::auth::ApiCaller;
 use super::error::ApiError;
+use super::error::ErrorBody;
 use crate::domain::scope::Scope;
 use crate::error::AppError;
-use crate::server::service::events::{self as service, EventList, PublishRequest};
+use crate::server::service::events::{self as service, EventList, PublishRequest, Published};
 use crate::server::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-#[derive(Deserialize)]
-struct PublishBody<'a> {
+/// An event to publish.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"type": "user.created", "data": {"user_id": "usr_123", "email": "ada@example.com"}, "idempotency_key": "signup-usr_123"}))]
+pub struct PublishBody<'a> {
+    /// A type from the event-type catalog (`GET /api/v1/event-types`), not archived.
     #[serde(rename = "type")]
     event_type: String,
+    /// The event's data: any JSON, sent to receivers byte for byte. If the type has a JSON
+    /// Schema, the data must match it.
     #[serde(borrow)]
+    #[schema(value_type = Value)]
     data: &'a RawValue,
+    /// Publishing again with the same key returns the first event instead of a new one.
+    #[schema(min_length = 1, max_length = 200)]
     idempotency_key: Option<String>,
 }
 
-/// Publishes an event: 201 with the new event, or 200 with the first one when the
-/// idempotency key (body field or `Idempotency-Key` header) was seen before.
+/// Publish an event
+///
+/// Herald signs it and delivers it to every enabled webhook endpoint subscribed to its type.
+/// 201 with the new event; 200 with the first one when the idempotency key (body field or
+/// `Idempotency-Key` header) was seen before. Needs the `publish` scope.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events",
+    tag = "events",
+    request_body = PublishBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Same as the body's idempotency_key")),
+    responses(
+        (status = 201, description = "Published", body = Published),
+        (status = 200, description = "Seen before: the first event with this idempotency key", body = Published),
+        (status = 400, description = "Not JSON of this shape", body = ErrorBody),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 403, description = "The key lacks the publish scope", body = ErrorBody),
+        (status = 413, description = "Over --max-payload-bytes", body = ErrorBody),
+        (status = 422, description = "Unknown or archived type, data breaking the type's schema, or a bad idempotency key", body = ErrorBody),
+    ),
+)]
 pub async fn publish(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -64,23 +92,48 @@ pub async fn publish(
     Ok((status, Json(published)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only events of this type.
     #[serde(rename = "type")]
+    #[param(rename = "type")]
     event_type: Option<String>,
-    /// Events after this id (`evt_…`), oldest first: poll with the last id you saw.
+    /// Events after this id (`evt_…`, or the plain UUID), oldest first: poll with the last id
+    /// you saw.
+    #[param(
+        example = "evt_0193a1b2c3d4e5f60718293a4b5c6d7e",
+        pattern = "^(evt_[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+    )]
     after: Option<String>,
+    /// Page size, 1 to 500 (50 by default; values outside are brought inside).
     limit: Option<i64>,
 }
 
-/// Lists events oldest first after a cursor (or the newest page without one).
+/// List events
+///
+/// Events oldest first after the cursor `after`, or the newest page without one: the polling
+/// alternative to webhooks. Needs the `read` scope.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    tag = "events",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of events", body = EventList),
+        (status = 400, description = "A query parameter is not understood", body = ErrorBody),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 403, description = "The key lacks the read scope", body = ErrorBody),
+        (status = 422, description = "`after` is not an event id", body = ErrorBody),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Query(query): Query<ListQuery>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<EventList>, ApiError> {
     caller.require(Scope::Read)?;
+    let query = super::query_params(query)?;
     let list = service::list(
         &state.pool,
         query.after.as_deref(),

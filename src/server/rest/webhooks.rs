@@ -2,35 +2,60 @@
 //! endpoint's deliveries. Adapters over [`service::endpoints`], the portal's operations.
 
 use super::auth::ApiCaller;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
+use super::{IdParam, header_pairs};
 use super::{id_of, json_body};
+use crate::domain::delivery::DeliveryRow;
 use crate::domain::endpoint::{EndpointForm, EndpointView, headers_text};
 use crate::domain::log_query::Cursor;
+use crate::domain::log_query::StatusFilter;
 use crate::domain::scope::Scope;
+use crate::domain::signing::SignatureScheme;
+use crate::error::AppError;
 use crate::server::service::endpoints::{self as service, ROTATION_OVERLAP_HOURS};
+use crate::server::service::events::Published;
 use crate::server::state::AppState;
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-/// The JSON body of POST and PATCH. On PATCH, absent fields keep their value.
-#[derive(Debug, Default, Deserialize)]
+/// The JSON body of POST and PATCH. On PATCH, absent fields keep their value; POST needs
+/// `name` and `url`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Billing", "url": "https://billing.example.com/hooks", "event_types": ["payment.failed"], "custom_headers": [["X-Tenant", "acme"]], "retry_schedule": "1m,5m,25m", "timeout_ms": 5000}))]
 pub struct WebhookInput {
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     name: Option<String>,
+    /// An https:// URL with a host (http:// only where the server allows it), no credentials.
+    #[schema(max_length = 2000, pattern = "^https?://[^/?#@\\s]+([/?#][^\\s]*)?$")]
     url: Option<String>,
+    #[schema(max_length = 1000)]
     description: Option<String>,
+    /// Types from the event-type catalog; empty means every type.
     event_types: Option<Vec<String>>,
+    /// `[name, value]` pairs, at most 20; Herald's own headers cannot be replaced.
+    #[schema(schema_with = header_pairs)]
     custom_headers: Option<Vec<(String, String)>>,
-    /// e.g. "1m,5m,25m"; "" = the server's schedule.
+    /// e.g. "1m,5m,25m" (each 1 s to 7 days, at most 20); "" = the server's schedule.
+    #[schema(pattern = "^(\\s*[0-9]+[smh]?\\s*(,\\s*[0-9]+[smh]?\\s*)*)?$")]
     retry_schedule: Option<String>,
+    /// 100 to 60000; null = the server's timeout.
+    #[serde(default, deserialize_with = "super::whole_number")]
+    #[schema(minimum = 100, maximum = 60000)]
     timeout_ms: Option<Option<u32>>,
+    /// 1 to 10000; null = no limit.
+    #[serde(default, deserialize_with = "super::whole_number")]
+    #[schema(minimum = 1, maximum = 10000)]
     rate_limit_per_sec: Option<Option<u32>>,
+    /// 1 to 1000; null = no limit.
+    #[serde(default, deserialize_with = "super::whole_number")]
+    #[schema(minimum = 1, maximum = 1000)]
     max_in_flight: Option<Option<u32>>,
-    /// timestamped, body or off
+    /// How `X-Webhook-Signature` is computed: timestamped, body or off.
+    #[schema(value_type = Option<SignatureScheme>)]
     signature_scheme: Option<String>,
     enabled: Option<bool>,
 }
@@ -64,7 +89,7 @@ impl WebhookInput {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Created {
     #[serde(flatten)]
     webhook: EndpointView,
@@ -72,6 +97,25 @@ pub struct Created {
     secret: String,
 }
 
+/// Create a webhook endpoint
+///
+/// The endpoint starts receiving the events it subscribes to at once (unless `enabled` is
+/// false). Its signing secret is in the answer, the only time it is returned besides reveal
+/// and rotate. Audited. Needs the `manage` scope.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks",
+    tag = "webhooks",
+    request_body = WebhookInput,
+    responses(
+        (status = 201, description = "Created, with its secret", body = Created),
+        (status = 400, description = "Not JSON of this shape", body = ErrorBody),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 403, description = "The key lacks the manage scope", body = ErrorBody),
+        (status = 413, description = "Over --max-payload-bytes", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule; `fields` says which and why", body = ErrorBody),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -89,14 +133,50 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
+/// List webhook endpoints
+///
+/// Every endpoint with its settings (custom header values masked) and health over the last
+/// 24 hours and 7 days. Needs the `read` scope.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks",
+    tag = "webhooks",
+    responses(
+        (status = 200, description = "The endpoints", body = WebhookList),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 403, description = "The key lacks the read scope", body = ErrorBody),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: ApiCaller,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<WebhookList>, ApiError> {
     caller.require(Scope::Read)?;
-    Ok(Json(json!({ "data": service::list(&state).await? })))
+    Ok(Json(WebhookList {
+        data: service::list(&state).await?,
+    }))
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WebhookList {
+    data: Vec<EndpointView>,
+}
+
+/// Read a webhook endpoint
+///
+/// Its settings (custom header values masked) and health. Needs the `read` scope.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    params(IdParam),
+    responses(
+        (status = 200, description = "The endpoint", body = EndpointView),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 403, description = "The key lacks the read scope", body = ErrorBody),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -106,6 +186,26 @@ pub async fn get(
     Ok(Json(service::get(&state, id_of(&id, "Webhook")?).await?))
 }
 
+/// Change a webhook endpoint
+///
+/// Only the fields given change. A custom header value sent back masked keeps the stored
+/// value. Audited. Needs the `manage` scope.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    params(IdParam),
+    request_body = WebhookInput,
+    responses(
+        (status = 200, description = "The endpoint as changed", body = EndpointView),
+        (status = 400, description = "Not JSON of this shape", body = ErrorBody),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 403, description = "The key lacks the manage scope", body = ErrorBody),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+        (status = 413, description = "Over --max-payload-bytes", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule; `fields` says which and why", body = ErrorBody),
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -121,6 +221,22 @@ pub async fn update(
     Ok(Json(updated))
 }
 
+/// Delete a webhook endpoint
+///
+/// It receives nothing more; its deliveries stay in the log. Audited. Needs the `manage`
+/// scope.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    params(IdParam),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 403, description = "The key lacks the manage scope", body = ErrorBody),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+    ),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -131,33 +247,98 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Rotate the signing secret
+///
+/// A new secret signs from now on; the previous one still signs alongside it for 24 hours,
+/// so receivers can switch without losing events. Audited. Needs the `manage` scope.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/rotate-secret",
+    tag = "webhooks",
+    params(IdParam),
+    responses(
+        (status = 200, description = "The new secret", body = Rotated),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 403, description = "The key lacks the manage scope", body = ErrorBody),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+    ),
+)]
 pub async fn rotate_secret(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Rotated>, ApiError> {
     caller.require(Scope::Manage)?;
     let secret = service::rotate_secret(&state, &caller.actor(), id_of(&id, "Webhook")?).await?;
-    Ok(Json(
-        json!({ "secret": secret, "previous_secret_valid_hours": ROTATION_OVERLAP_HOURS }),
-    ))
+    Ok(Json(Rotated {
+        secret,
+        previous_secret_valid_hours: ROTATION_OVERLAP_HOURS,
+    }))
 }
 
-/// The signing secret and the custom header values in clear (manage scope; both reveals are
-/// audited with the key's name).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "previous_secret_valid_hours": 24}))]
+pub struct Rotated {
+    secret: String,
+    /// How long the previous secret still signs alongside the new one.
+    previous_secret_valid_hours: i64,
+}
+
+/// Reveal the secret and header values
+///
+/// The signing secret and the custom header values in clear. Both reveals are audited with
+/// the key's name. Needs the `manage` scope.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/reveal",
+    tag = "webhooks",
+    params(IdParam),
+    responses(
+        (status = 200, description = "The secret and the headers in clear", body = Revealed),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 403, description = "The key lacks the manage scope", body = ErrorBody),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+    ),
+)]
 pub async fn reveal(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Revealed>, ApiError> {
     caller.require(Scope::Manage)?;
     let (id, actor) = (id_of(&id, "Webhook")?, caller.actor());
     let secret = service::reveal_secret(&state, &actor, id).await?;
-    let headers = service::reveal_headers(&state, &actor, id).await?;
-    Ok(Json(json!({ "secret": secret, "custom_headers": headers })))
+    let custom_headers = service::reveal_headers(&state, &actor, id).await?;
+    Ok(Json(Revealed {
+        secret,
+        custom_headers,
+    }))
 }
 
-/// Sends a `webhook.test` event to one endpoint (even a disabled one).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "custom_headers": [["X-Tenant", "acme"]]}))]
+pub struct Revealed {
+    secret: String,
+    #[schema(schema_with = header_pairs)]
+    custom_headers: Vec<(String, String)>,
+}
+
+/// Send a test event
+///
+/// Publishes a `webhook.test` event to this endpoint only (even a disabled one); its
+/// delivery appears in the log like any other. Audited. Needs the `manage` scope.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/test",
+    tag = "webhooks",
+    params(IdParam),
+    responses(
+        (status = 202, description = "The test event, queued", body = Published),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 403, description = "The key lacks the manage scope", body = ErrorBody),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+    ),
+)]
 pub async fn send_test(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -168,23 +349,70 @@ pub async fn send_test(
     Ok((StatusCode::ACCEPTED, Json(sent.event)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
+    /// Only deliveries in this state.
+    #[param(value_type = Option<StatusParam>, inline)]
     status: Option<String>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
-/// The endpoint's deliveries, newest first, 50 a page (`next_cursor` for the next).
+/// List an endpoint's deliveries
+///
+/// Newest first, 50 a page; pass `next_cursor` as `cursor` for the next. Needs the `read`
+/// scope.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    params(IdParam, DeliveriesQuery),
+    responses(
+        (status = 200, description = "A page of deliveries", body = DeliveryPage),
+        (status = 400, description = "A query parameter is not understood", body = ErrorBody),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 403, description = "The key lacks the read scope", body = ErrorBody),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+        (status = 422, description = "`status` is not one of the states", body = ErrorBody),
+    ),
+)]
 pub async fn deliveries(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    Query(q): Query<DeliveriesQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+    query: Result<Query<DeliveriesQuery>, QueryRejection>,
+) -> Result<Json<DeliveryPage>, ApiError> {
     caller.require(Scope::Read)?;
+    let q = super::query_params(query)?;
     let id = id_of(&id, "Webhook")?;
+    if q.status
+        .as_deref()
+        .is_some_and(|s| StatusFilter::parse(s).is_none())
+    {
+        let problem = "must be success, failed or pending";
+        return Err(AppError::field("status", problem).into());
+    }
     let page = service::deliveries(&state, id, q.status.as_deref(), q.cursor.as_deref()).await?;
-    Ok(Json(
-        json!({ "data": page.rows, "next_cursor": page.next.as_ref().map(Cursor::encode) }),
-    ))
+    Ok(Json(DeliveryPage {
+        data: page.rows,
+        next_cursor: page.next.as_ref().map(Cursor::encode),
+    }))
+}
+
+/// The states a delivery list can be narrowed to (`failed` includes exhausted retries).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // describes the `status` parameter, read as text
+pub enum StatusParam {
+    Success,
+    Failed,
+    Pending,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeliveryPage {
+    data: Vec<DeliveryRow>,
+    /// Pass as `cursor` for the next page; null on the last.
+    next_cursor: Option<String>,
 }

@@ -38,18 +38,44 @@ impl<'a> PublishRequest<'a> {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// An event as publishing answers it.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[schema(example = json!({"id": "evt_0193a1b2c3d4e5f60718293a4b5c6d7e", "type": "user.created", "created_at": "2026-11-25T12:00:00.000Z", "deliveries": 2}))]
 pub struct Published {
     pub id: String,
     #[serde(rename = "type")]
     pub event_type: String,
     pub created_at: DateTime<Utc>,
+    /// How many deliveries were queued (one per subscribed, enabled endpoint).
     pub deliveries: i64,
     /// False when an earlier event with the same idempotency key was returned.
     #[serde(skip)]
     pub created: bool,
     #[serde(skip)]
     pub uuid: Uuid,
+}
+
+/// The type is in the catalog and not archived, and the data matches its schema if it has one.
+async fn check_catalog(pool: &PgPool, request: &PublishRequest<'_>) -> Result<(), AppError> {
+    let name = request.event_type;
+    let rules = db::event_types::publish_rules(pool, name)
+        .await?
+        .ok_or_else(|| {
+            AppError::field(
+                "type",
+                format!("unknown event type {name:?}; add it to the event-type catalog first"),
+            )
+        })?;
+    if rules.archived {
+        return Err(AppError::field(
+            "type",
+            format!("event type {name:?} is archived: it takes no new events"),
+        ));
+    }
+    match &rules.schema {
+        Some(schema) => super::event_types::check_data(name, schema, request.data.get()),
+        None => Ok(()),
+    }
 }
 
 pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Published, AppError> {
@@ -59,15 +85,7 @@ pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Publi
             format!("data is nested deeper than {MAX_NESTING} levels"),
         ));
     }
-    if !db::event_types::exists(pool, request.event_type).await? {
-        return Err(AppError::field(
-            "type",
-            format!(
-                "unknown event type {:?}; add it to the event-type catalog first",
-                request.event_type
-            ),
-        ));
-    }
+    check_catalog(pool, &request).await?;
     let id = Uuid::now_v7();
     let created_at = crate::server::metrics::uuid_time(id).unwrap_or_else(Utc::now);
     let mut tx = pool.begin().await?;
@@ -170,16 +188,18 @@ async fn existing(pool: &PgPool, key: &str) -> Result<Published, AppError> {
 }
 
 /// One event as consumers poll it: `data` is the producer's JSON, byte for byte.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventItem {
     pub id: String,
     #[serde(rename = "type")]
     pub event_type: String,
     pub created_at: DateTime<Utc>,
+    #[schema(value_type = Value)]
     pub data: Box<RawValue>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"data": [{"id": "evt_0193a1b2c3d4e5f60718293a4b5c6d7e", "type": "user.created", "created_at": "2026-11-25T12:00:00.000Z", "data": {"user_id": "usr_123"}}], "next_after": "evt_0193a1b2c3d4e5f60718293a4b5c6d7e"}))]
 pub struct EventList {
     pub data: Vec<EventItem>,
     /// Pass as `after` to get the next page.

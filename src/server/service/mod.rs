@@ -13,6 +13,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod deliveries;
 pub mod endpoints;
+pub mod event_types;
 pub mod events;
 pub mod users;
 

@@ -3,3 +3,4 @@ pub mod bulk_retry;
 pub mod form;
 pub mod poll;
 pub mod status_badge;
+pub mod time;

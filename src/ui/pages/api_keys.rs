@@ -5,10 +5,10 @@
 use crate::api::admin::{CreateApiKey, RevokeApiKey, list_api_keys};
 use crate::domain::admin::ApiKeyView;
 use crate::domain::scope::Scope;
-use crate::domain::time::exact;
 use crate::error::AppError;
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::{FieldMessage, FormError};
+use crate::ui::components::time::LocalTime;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
@@ -65,11 +65,11 @@ fn KeyRow(key: ApiKeyView) -> impl IntoView {
             <td class="px-4 py-2">{key.name.clone()}</td>
             <td class="px-4 py-2 font-mono text-xs">{format!("{}…", key.prefix)}</td>
             <td class="px-4 py-2 text-xs" data-testid="key-scopes">{key.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")}</td>
-            <td class="px-4 py-2 text-slate-600">{format!("{}{created_by}", exact(key.created_at))}</td>
-            <td class="px-4 py-2 text-slate-600">{key.last_used_at.map(exact).unwrap_or_else(|| "never".into())}</td>
+            <td class="px-4 py-2 text-slate-600"><LocalTime at=key.created_at />{created_by}</td>
+            <td class="px-4 py-2 text-slate-600">{match key.last_used_at { Some(at) => view! { <LocalTime at /> }.into_any(), None => "never".into_any() }}</td>
             <td class="px-4 py-2 text-right">
                 {match key.revoked_at {
-                    Some(at) => view! { <span class="text-xs text-slate-500">{format!("revoked {}", exact(at))}</span> }.into_any(),
+                    Some(at) => view! { <span class="text-xs text-slate-500">"revoked "<LocalTime at /></span> }.into_any(),
                     None if key.creator_disabled => view! {
                         <span class="text-xs text-red-700" data-testid="key-refused">"refused: its creator is disabled"</span>
                     }.into_any(),
@@ -95,6 +95,7 @@ fn NewKey(children: Children) -> impl IntoView {
             leptos::task::spawn_local(async move {
                 if let (Ok(html), Some(list)) = (api_key_table().await, list.get_untracked()) {
                     list.set_inner_html(&html);
+                    crate::ui::localize_times(&list);
                 }
             });
         }

@@ -1,8 +1,8 @@
 //! `/admin/audit`: who did what and when, filterable by who and by what.
 
 use crate::api::admin::audit_entries;
-use crate::domain::time::exact;
 use crate::ui::components::alert::ErrorAlert;
+use crate::ui::components::time::LocalTime;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -35,7 +35,7 @@ pub fn AuditPage() -> impl IntoView {
                             <tbody class="divide-y divide-slate-100">
                                 {list.into_iter().map(|e| { let action = e.action.clone(); view! {
                                     <tr data-testid="audit-row" data-action=action>
-                                        <td class="px-4 py-2 whitespace-nowrap text-slate-600">{exact(e.created_at)}</td>
+                                        <td class="px-4 py-2 whitespace-nowrap text-slate-600"><LocalTime at=e.created_at /></td>
                                         <td class="px-4 py-2">{e.actor}</td>
                                         <td class="px-4 py-2 font-mono text-xs">{e.action}</td>
                                         <td class="px-4 py-2 font-mono text-xs">{e.target}</td>

@@ -4,10 +4,11 @@
 use crate::api::deliveries::{RetryDelivery, delivery_progress, load_delivery};
 use crate::domain::delivery::{AttemptView, DeliveryDetail};
 use crate::domain::ids::event_ref;
-use crate::domain::time::{exact, relative};
+use crate::domain::time::relative;
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::poll::poll_until;
 use crate::ui::components::status_badge::StatusBadge;
+use crate::ui::components::time::LocalTime;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -99,7 +100,7 @@ fn Detail(data: DeliveryDetail) -> impl IntoView {
                 </h1>
                 <p class="mt-1 text-sm text-slate-600">
                     <span class="font-mono">{event_ref(d.event_id)}</span>
-                    <span>{format!(" · created {}", exact(d.created_at))}</span>
+                    <span>" · created "<LocalTime at=d.created_at /></span>
                 </p>
             </div>
             <div class="flex items-center gap-3">
@@ -246,7 +247,7 @@ fn AttemptItem(attempt: AttemptView, now: DateTime<Utc>) -> impl IntoView {
                     <span class="font-mono">{format!(" · {result} · {} ms · ", attempt.duration_ms)}</span>
                     <span data-testid="trigger">{who}</span>
                 </div>
-                <div class="text-xs text-slate-500" title=exact(attempt.started_at)>{format!("{} · {}", relative(attempt.started_at, now), exact(attempt.started_at))}</div>
+                <div class="text-xs text-slate-500">{format!("{} · ", relative(attempt.started_at, now))}<LocalTime at=attempt.started_at /></div>
                 {attempt.error_message.clone().filter(|_| !ok).map(|m| view! { <div class="text-xs text-red-700">{m}</div> })}
                 <details class="mt-1" data-testid="attempt-details">
                     <summary class="cursor-pointer text-xs text-indigo-700">"Request and response"</summary>

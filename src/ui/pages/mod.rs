@@ -2,6 +2,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod deliveries;
 pub mod delivery_detail;
+pub mod event_types;
 pub mod login;
 pub mod not_found;
 pub mod users;

@@ -5,9 +5,9 @@
 use crate::api::admin::{ChangeUser, CreateUser, list_users};
 use crate::domain::admin::UserView;
 use crate::domain::role::Role;
-use crate::domain::time::exact;
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::{FieldMessage, FormError};
+use crate::ui::components::time::LocalTime;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
@@ -61,7 +61,7 @@ fn UserRow(user: UserView) -> impl IntoView {
                     <button type="submit" class="rounded px-2 ring-1 ring-slate-300">"Change"</button>
                 </form>
             </td>
-            <td class="px-4 py-2 text-slate-600">{user.last_login_at.map(exact).unwrap_or_else(|| "never".into())}</td>
+            <td class="px-4 py-2 text-slate-600">{match user.last_login_at { Some(at) => view! { <LocalTime at /> }.into_any(), None => "never".into_any() }}</td>
             <td class="px-4 py-2">
                 <form method="post" action=ChangeUser::url()>
                     <input type="hidden" name="id" value=user.id.to_string() />

@@ -8,6 +8,7 @@ use crate::api::endpoints::{
     reveal_webhook_headers, reveal_webhook_secret, rotate_webhook_secret,
 };
 use crate::domain::endpoint::{EndpointForm, EndpointView};
+use crate::domain::log_query::LogFilters;
 use crate::domain::signing::SignatureScheme;
 use crate::domain::time::exact;
 use crate::error::AppError;
@@ -35,13 +36,14 @@ pub fn WebhookEditPage() -> impl IntoView {
         <a href="/admin/webhooks" class="text-sm text-indigo-600 hover:underline">"← Webhooks"</a>
         <Suspense fallback=|| view! { <p class="mt-4 text-slate-500">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let types = catalog.await.map(|c| c.event_types).unwrap_or_default();
+                let catalog = catalog.await.unwrap_or_default();
                 match endpoint.await {
                     Ok(found) => {
                         let form = found.as_ref().map(EndpointView::to_form).unwrap_or_else(|| EndpointForm {
                             signature_scheme: "timestamped".into(),
                             ..EndpointForm::default()
                         });
+                        let types = offered_types(catalog, &form.event_types);
                         let existing = found.as_ref().map(Existing::from);
                         view! { <Editor existing form types /> }.into_any()
                     }
@@ -50,6 +52,16 @@ pub fn WebhookEditPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The catalog's active types, and any archived one this endpoint still subscribes to.
+fn offered_types(catalog: LogFilters, subscribed: &[String]) -> Vec<String> {
+    let archived = catalog.archived_event_types;
+    catalog
+        .event_types
+        .into_iter()
+        .filter(|t| !archived.contains(t) || subscribed.contains(t))
+        .collect()
 }
 
 /// What the editor needs of an existing endpoint, decided on the server. (Not the whole
@@ -308,7 +320,7 @@ fn Recover(id: Uuid) -> impl IntoView {
     let note = RwSignal::new(None::<String>);
     let check = move |_| {
         spawn_local(async move {
-            match recover_count(id, since.get_untracked()).await {
+            match recover_count(id, since.get_untracked(), crate::ui::browser_offset()).await {
                 Ok(n) => count.set(Some(n)),
                 Err(e) => note.set(Some(e.to_string())),
             }
@@ -317,7 +329,7 @@ fn Recover(id: Uuid) -> impl IntoView {
     let run = move |_| {
         spawn_local(async move {
             count.set(None);
-            match recover_webhook(id, since.get_untracked()).await {
+            match recover_webhook(id, since.get_untracked(), crate::ui::browser_offset()).await {
                 Ok(n) => note.set(Some(format!("{n} deliveries queued again"))),
                 Err(e) => note.set(Some(e.to_string())),
             }

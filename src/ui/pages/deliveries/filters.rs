@@ -4,6 +4,7 @@
 
 use super::BASE;
 use crate::domain::log_query::{CodeClass, LogFilters, LogQuery};
+use crate::domain::time::local_minute;
 use leptos::prelude::*;
 
 const SELECT: &str = "rounded-md border-0 bg-white px-2 py-1.5 text-sm ring-1 ring-slate-300";
@@ -15,8 +16,16 @@ pub fn FilterBar(query: LogQuery, choices: LogFilters) -> impl IntoView {
     let kept: Vec<_> = q
         .to_pairs()
         .into_iter()
-        .filter(|(name, _)| ["from", "to", "sort", "dir"].contains(name))
+        .filter(|(name, _)| ["sort", "dir"].contains(name))
         .collect();
+    // The bounds as typed, in the zone they were typed in; the browser fills `tz` with its
+    // own offset, so what the admin types next is read in their zone (UTC without wasm).
+    let offset = q.tz.unwrap_or(0);
+    let bound = |at: Option<chrono::DateTime<chrono::Utc>>| {
+        at.map(|t| local_minute(t, offset)).unwrap_or_default()
+    };
+    let (from, to) = (bound(q.from), bound(q.to));
+    let tz = q.tz.map(|m| m.to_string()).unwrap_or_default();
     let status = q.status.map(|s| s.as_str().to_string());
     let endpoint = q.endpoint.map(|e| e.to_string());
     let code = q.code.map(|c| c.as_str().to_string());
@@ -80,6 +89,13 @@ pub fn FilterBar(query: LogQuery, choices: LogFilters) -> impl IntoView {
                 <option value="">"Any time"</option>
                 <Options items=pairs(&ranges) current=q.since.clone() />
             </select>
+            <label class="flex items-center gap-1 text-sm text-slate-600">"From"
+                <input type="datetime-local" name="from" value=from aria-label="From" class=SELECT />
+            </label>
+            <label class="flex items-center gap-1 text-sm text-slate-600">"To"
+                <input type="datetime-local" name="to" value=to aria-label="To" class=SELECT />
+            </label>
+            <input type="hidden" name="tz" value=tz />
             <select name="code" aria-label="Response code" class=SELECT>
                 <option value="">"Any response"</option>
                 <Options items=codes current=code />

@@ -294,6 +294,7 @@ impl Log {
             .filter(|el| part.contains(Some(el)))
             .and_then(|el| el.get_attribute("name"));
         part.set_inner_html(html);
+        crate::ui::localize_times(&part);
         let again =
             focused.and_then(|n| part.query_selector(&format!("[name={n}]")).ok().flatten());
         if let Some(el) = again.and_then(|el| el.dyn_into::<HtmlElement>().ok()) {

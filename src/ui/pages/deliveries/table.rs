@@ -6,8 +6,9 @@ use crate::api::deliveries::RetryDelivery;
 use crate::domain::delivery::{DeliveryRow, DeliveryStatus};
 use crate::domain::ids::event_ref;
 use crate::domain::log_query::{Direction, LogPage, LogQuery, SortKey};
-use crate::domain::time::{exact, relative};
+use crate::domain::time::relative;
 use crate::ui::components::status_badge::StatusBadge;
+use crate::ui::components::time::RelativeTime;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -146,7 +147,7 @@ fn DeliveryLine(row: DeliveryRow, now: DateTime<Utc>) -> impl IntoView {
             <td class="px-4 py-2 text-center">{row.attempt_count}</td>
             <td class="px-4 py-2 whitespace-nowrap">
                 {match row.last_attempt_at {
-                    Some(at) => view! { <span title=exact(at)>{relative(at, now)}</span> }.into_any(),
+                    Some(at) => view! { <RelativeTime at now /> }.into_any(),
                     None => view! { <span class="text-slate-400">"not yet"</span> }.into_any(),
                 }}
             </td>

@@ -1,0 +1,209 @@
+//! The event-type catalog: what producers may publish. A type has a dotted name, a
+//! description, an example payload (what test events and readers of the catalog see), an
+//! optional JSON Schema that published data must match, and an archived flag that refuses new
+//! events of the type while keeping its history.
+
+use crate::error::FieldError;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The type test events carry; Herald sends it itself, so it can be edited but not archived.
+pub const TEST_TYPE: &str = "webhook.test";
+
+/// The largest example or schema the catalog keeps, in bytes.
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventType {
+    pub name: String,
+    pub description: String,
+    /// JSON text.
+    pub example: String,
+    /// JSON text of the JSON Schema published data must match, if any.
+    pub schema: Option<String>,
+    pub archived: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A type as the portal's form and the REST body give it: text, checked by [`validate`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventTypeForm {
+    pub name: String,
+    pub description: String,
+    /// JSON text; empty means `{}`.
+    pub example: String,
+    /// JSON text; empty means no schema.
+    pub schema: String,
+}
+
+impl From<&EventType> for EventTypeForm {
+    fn from(t: &EventType) -> Self {
+        EventTypeForm {
+            name: t.name.clone(),
+            description: t.description.clone(),
+            example: t.example.clone(),
+            schema: t.schema.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// A form that passed [`validate`]: the example and schema are well-formed JSON. (Whether the
+/// schema is a valid JSON Schema, and the example matches it, the server checks.)
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidEventType {
+    pub name: String,
+    pub description: String,
+    pub example: String,
+    pub schema: Option<serde_json::Value>,
+}
+
+pub fn validate(form: &EventTypeForm) -> Result<ValidEventType, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let name = form.name.trim().to_string();
+    if let Err(message) = check_name(&name) {
+        errors.push(FieldError::new("name", message));
+    }
+    let description = form.description.trim().to_string();
+    if description.chars().count() > 500 {
+        errors.push(FieldError::new("description", "Keep it to 500 characters"));
+    }
+    let example = match form.example.trim() {
+        "" => "{}".to_string(),
+        text => text.to_string(),
+    };
+    if let Err(message) = check_json(&example) {
+        errors.push(FieldError::new("example", message));
+    }
+    let schema = match form.schema.trim() {
+        "" => None,
+        text => match check_json(text).and_then(|()| schema_document(text)) {
+            Ok(schema) => Some(schema),
+            Err(message) => {
+                errors.push(FieldError::new("schema", message));
+                None
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(ValidEventType {
+        name,
+        description,
+        example,
+        schema,
+    })
+}
+
+/// Lowercase words of letters, digits and `_`, joined by dots, at least two: `order.shipped`.
+/// (The database holds the same rule.)
+pub fn check_name(name: &str) -> Result<(), &'static str> {
+    let word = |w: &str| {
+        !w.is_empty()
+            && w.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    let words: Vec<&str> = name.split('.').collect();
+    if name.len() > 100 || words.len() < 2 || !words.iter().all(|w| word(w)) {
+        return Err(
+            "Use lowercase words (a-z, 0-9, _) joined by dots, like order.shipped (at most 100 characters)",
+        );
+    }
+    Ok(())
+}
+
+fn check_json(text: &str) -> Result<(), String> {
+    if text.len() > MAX_DOCUMENT_BYTES {
+        return Err(format!("Keep it under {} KiB", MAX_DOCUMENT_BYTES / 1024));
+    }
+    if super::event::nesting_depth(text) > super::event::MAX_NESTING {
+        return Err(format!(
+            "It is nested deeper than {} levels",
+            super::event::MAX_NESTING
+        ));
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(|_| ())
+        .map_err(|err| format!("Not valid JSON: {err}"))
+}
+
+/// A JSON Schema here is an object (`{}` accepts anything; the boolean forms add nothing).
+fn schema_document(text: &str) -> Result<serde_json::Value, String> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value) if value.is_object() => Ok(value),
+        Ok(_) => Err("A JSON Schema is an object, like {\"type\": \"object\"}".into()),
+        Err(err) => Err(format!("Not valid JSON: {err}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(name: &str, example: &str, schema: &str) -> EventTypeForm {
+        EventTypeForm {
+            name: name.into(),
+            description: "Shipped".into(),
+            example: example.into(),
+            schema: schema.into(),
+        }
+    }
+
+    fn fields(result: Result<ValidEventType, Vec<FieldError>>) -> Vec<String> {
+        result.unwrap_err().into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn a_dotted_lowercase_name_with_json_passes() {
+        let valid = validate(&form(
+            " order.shipped ",
+            r#"{"order_id":"o_1"}"#,
+            r#"{"type":"object"}"#,
+        ))
+        .unwrap();
+        assert_eq!(valid.name, "order.shipped");
+        assert_eq!(valid.schema, Some(serde_json::json!({"type": "object"})));
+        assert_eq!(
+            validate(&form("a_b.c_1.d", "", "")).unwrap().example,
+            "{}",
+            "no example: an empty object"
+        );
+    }
+
+    #[test]
+    fn names_must_be_dotted_lowercase_words() {
+        for bad in [
+            "order",
+            "Order.Shipped",
+            "order..shipped",
+            ".order",
+            "order.",
+            "order shipped.x",
+            "ordér.shipped",
+            "",
+        ] {
+            assert_eq!(
+                fields(validate(&form(bad, "{}", ""))),
+                ["name"],
+                "{bad:?} passed"
+            );
+        }
+        assert!(check_name(&format!("a.{}", "b".repeat(98))).is_ok());
+        assert!(check_name(&format!("a.{}", "b".repeat(99))).is_err());
+    }
+
+    #[test]
+    fn broken_json_and_non_schemas_name_their_field() {
+        assert_eq!(
+            fields(validate(&form("a.b", "{nope", "[1]"))),
+            ["example", "schema"]
+        );
+        assert_eq!(fields(validate(&form("a.b", "{}", "\"x\""))), ["schema"]);
+        assert_eq!(fields(validate(&form("a.b", "{}", "true"))), ["schema"]);
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(fields(validate(&form("a.b", &deep, ""))), ["example"]);
+        let huge = format!("\"{}\"", "x".repeat(MAX_DOCUMENT_BYTES));
+        assert_eq!(fields(validate(&form("a.b", &huge, ""))), ["example"]);
+    }
+}
