@@ -59,19 +59,25 @@ pub fn validate(
     known_types: &[String],
 ) -> Result<EndpointSettings, Vec<FieldError>> {
     let mut errors = Vec::new();
+    // Lengths count what was sent, as the API's document states them; surrounding spaces are
+    // then dropped.
     let name = form.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 100 {
+    if name.is_empty() || form.name.chars().count() > 100 {
         errors.push(FieldError::new(
             "name",
             "Give the webhook a name of 1 to 100 characters",
         ));
     }
     let url = form.url.trim().to_string();
-    if let Err(problem) = check_url(&url, allow_http) {
+    let checked = match form.url.chars().count() {
+        0..=2000 => check_url(&url, allow_http),
+        _ => Err("Keep the URL under 2000 characters".to_string()),
+    };
+    if let Err(problem) = checked {
         errors.push(FieldError::new("url", problem));
     }
     let description = form.description.trim().to_string();
-    if description.chars().count() > 1000 {
+    if form.description.chars().count() > 1000 {
         errors.push(FieldError::new(
             "description",
             "Keep the description under 1000 characters",

@@ -60,12 +60,16 @@ pub struct ValidEventType {
 
 pub fn validate(form: &EventTypeForm) -> Result<ValidEventType, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let name = form.name.trim().to_string();
+    // Taken as sent: a name with spaces around it is not a name (and a type is never renamed,
+    // so what is stored must be exactly what producers will send).
+    let name = form.name.clone();
     if let Err(message) = check_name(&name) {
         errors.push(FieldError::new("name", message));
     }
+    // The length counts what was sent (as the API's document states it); spaces around are
+    // then dropped.
     let description = form.description.trim().to_string();
-    if description.chars().count() > 500 {
+    if form.description.chars().count() > 500 {
         errors.push(FieldError::new("description", "Keep it to 500 characters"));
     }
     let example = match form.example.trim() {
@@ -157,7 +161,7 @@ mod tests {
     #[test]
     fn a_dotted_lowercase_name_with_json_passes() {
         let valid = validate(&form(
-            " order.shipped ",
+            "order.shipped",
             r#"{"order_id":"o_1"}"#,
             r#"{"type":"object"}"#,
         ))
@@ -181,6 +185,7 @@ mod tests {
             "order.",
             "order shipped.x",
             "ordér.shipped",
+            " order.shipped",
             "",
         ] {
             assert_eq!(

@@ -401,7 +401,6 @@ pub fn decode_component(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::time::{local_minute, parse_local_minute};
     use super::*;
 
     #[test]

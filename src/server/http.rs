@@ -130,7 +130,8 @@ fn build_state(pool: PgPool, args: &ServeArgs) -> anyhow::Result<AppState> {
     leptos_options.site_root = site_root(args).to_string_lossy().into_owned().into();
     // `cargo leptos build` names the bundle's files by their hashes and lists them in a file
     // beside the binary; pages then link the hashed names, which may be cached for ever.
-    leptos_options.hash_files |=
+    // Without that file (a binary built by plain cargo), the plain names.
+    leptos_options.hash_files =
         beside_binary(&leptos_options.hash_file).is_some_and(|f| f.is_file());
     let public = super::origin::PublicOrigin::new(args.public_url.as_deref(), args.listen)?;
     let settings = Settings {

@@ -77,9 +77,12 @@ pub fn test_state(pool: PgPool) -> AppState {
 
 /// The state of a server listening at `addr` (its public origin is `http://<addr>`).
 pub fn test_state_at(pool: PgPool, addr: std::net::SocketAddr) -> AppState {
-    let leptos_options = leptos::config::get_configuration(Some("Cargo.toml"))
+    let mut leptos_options = leptos::config::get_configuration(Some("Cargo.toml"))
         .expect("Cargo.toml has [package.metadata.leptos]")
         .leptos_options;
+    // No `cargo leptos build` wrote a list of hashed names beside the test binary: pages link
+    // the plain ones (as `herald serve` does in that case).
+    leptos_options.hash_files = false;
     let settings = Settings {
         secure_cookies: false,
         session_ttl: Duration::from_secs(3600),

@@ -29,8 +29,12 @@ use serde::{Deserialize, Serialize};
 pub struct WebhookInput {
     #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     name: Option<String>,
-    /// An https:// URL with a host (http:// only where the server allows it), no credentials.
-    #[schema(max_length = 2000, pattern = "^https?://[^/?#@\\s]+([/?#][^\\s]*)?$")]
+    /// An https:// URL with a host (http:// only where the server allows it), no credentials;
+    /// spaces around it are dropped.
+    #[schema(
+        max_length = 2000,
+        pattern = "^\\s*https?://[^/?#@\\s]+([/?#][^\\s]*)?\\s*$"
+    )]
     url: Option<String>,
     #[schema(max_length = 1000)]
     description: Option<String>,
