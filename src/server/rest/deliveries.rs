@@ -3,7 +3,7 @@
 
 use super::auth::ApiCaller;
 use super::error::{ApiError, ErrorBody};
-use super::id_of;
+use super::{IdParam, id_of};
 use crate::domain::delivery::{AttemptView, DeliveryRow};
 use crate::domain::scope::Scope;
 use crate::server::service::deliveries as service;
@@ -31,7 +31,7 @@ pub struct DeliveryDetail {
     get,
     path = "/api/v1/deliveries/{id}",
     tag = "deliveries",
-    params(("id" = Uuid, Path, description = "The delivery's id", example = "0193a1b2-c3d4-7e5f-8071-8293a4b5c6d7")),
+    params(IdParam),
     responses(
         (status = 200, description = "The delivery and its attempts", body = DeliveryDetail),
         (status = 401, description = "No valid API key", body = ErrorBody),
@@ -66,7 +66,7 @@ pub struct Queued {
     post,
     path = "/api/v1/deliveries/{id}/retry",
     tag = "deliveries",
-    params(("id" = Uuid, Path, description = "The delivery's id", example = "0193a1b2-c3d4-7e5f-8071-8293a4b5c6d7")),
+    params(IdParam),
     responses(
         (status = 202, description = "An attempt is queued", body = Queued),
         (status = 401, description = "No valid API key", body = ErrorBody),
