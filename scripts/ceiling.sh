@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The dispatcher's ceilings on this machine, in one run:
+#   1. the receiver: nginx answering 204 to every POST, loaded straight by wrk;
+#   2. PostgreSQL: pgbench running the statements Herald issues, -M prepared: publishing one
+#      event with its 5 deliveries (scripts/ceiling/publish.sql) 50 times for each claim and
+#      record of up to 250 deliveries (scripts/ceiling/dispatch.sql), as Herald batches them;
+#      deliveries/s is what got settled;
+#   3. Herald end to end: wrk POSTs one event per request over REST, each fanned out to 5
+#      endpoints on that nginx; deliveries/s is every delivery settled, over the time from the
+#      first publish to the last settlement.
+# Prints each figure and Herald's share of the lower ceiling. Needs the release build
+# (cargo leptos build --release) and wrk, nginx and pgbench (apt: wrk nginx-light
+# postgresql-contrib; installed here when missing).
+# Usage: ./scripts/ceiling.sh   (DURATION=10 CONNECTIONS=64 by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+. scripts/db.sh
+duration="${DURATION:-10}"
+connections="${CONNECTIONS:-64}"
+herald="$CARGO_TARGET_DIR/release/herald"
+listen=127.0.0.1:3300
+work="$(mktemp -d)"
+
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v pgbench >/dev/null || missing+=(postgresql-contrib)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_if() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+  sudo_if apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+rate() { awk '/Requests\/sec/ {printf "%d", $2}'; }
+sql() { psql "$DATABASE_URL" -Atqc "$1"; }
+
+echo "== 1. receiver ceiling (nginx, wrk -c $connections, ${duration}s)"
+/usr/sbin/nginx -c "$PWD/scripts/ceiling/nginx.conf" -p "$work" -g "daemon off; pid $work/nginx.pid;" &
+pids+=($!)
+sleep 0.5
+receiver="$(wrk -t2 -c"$connections" -d"${duration}s" -s scripts/ceiling/post.lua http://127.0.0.1:18080/hook | rate)"
+echo "receiver: $receiver requests/s"
+
+echo "== 2. PostgreSQL ceiling for Herald's statements per event (pgbench -M prepared)"
+herald_db_setup herald_test
+herald_fresh_db herald_ceiling
+export DATABASE_URL="$FRESH_DATABASE_URL"
+key="$("$herald" create-api-key --name ceiling --scope publish,manage | tail -1)"
+serve() {
+  HERALD_DATA_DIR="$work" "$herald" serve --listen "$listen" --no-portal --allow-http \
+    --allow-cidrs 127.0.0.0/8 --retry-schedule 1m >>"$work/herald.log" 2>&1 &
+  herald_pid=$!
+  pids+=($herald_pid)
+  for _ in $(seq 100); do curl -fs "http://$listen/healthz" >/dev/null && return; sleep 0.1; done
+  echo "herald did not start: $(tail -5 "$work/herald.log")" >&2; exit 1
+}
+serve
+for n in 1 2 3 4 5; do
+  curl -fsS -o /dev/null -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+    "http://$listen/api/v1/webhooks" -d "{\"name\":\"Receiver $n\",\"url\":\"http://127.0.0.1:18080/hook/$n\",\"event_types\":[\"user.created\"]}"
+done
+kill "$herald_pid"; wait "$herald_pid" 2>/dev/null || true
+# Contention decides PostgreSQL's best client count: try several, keep the best.
+db_deliveries=0 best_clients=0
+seconds=$(( (duration + 1) / 2 ))
+for clients in 4 8 16 32 64; do
+  sql "TRUNCATE events, deliveries, delivery_attempts, endpoint_health_hourly, idempotency_keys"
+  pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" \
+    -f scripts/ceiling/publish.sql@50 -f scripts/ceiling/dispatch.sql@1 "$DATABASE_URL" >/dev/null 2>&1
+  run=$(( $(sql "SELECT count(*) FROM deliveries WHERE status = 'succeeded'") / seconds ))
+  echo "  $clients clients: $run deliveries/s settled"
+  if [ "$run" -gt "$db_deliveries" ]; then db_deliveries="$run" best_clients="$clients"; fi
+done
+echo "postgres: $db_deliveries deliveries/s (publish + claim + record, best at $best_clients clients)"
+sql "TRUNCATE events, deliveries, delivery_attempts, endpoint_health_hourly, idempotency_keys"
+
+echo "== 3. Herald end to end (wrk -c $connections over REST, ${duration}s, 5 endpoints each)"
+serve
+start="$(date +%s.%N)"
+ingest="$(HERALD_API_KEY="$key" wrk -t2 -c"$connections" -d"${duration}s" -s scripts/ceiling/publish.lua "http://$listen/api/v1/events" | rate)"
+# Every delivery settled, or at most a minute more.
+for _ in $(seq 600); do
+  [ "$(sql "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'retrying')")" = 0 ] && break
+  sleep 0.1
+done
+end="$(date +%s.%N)"
+rss_kb="$(ps -o rss= -p "$herald_pid" | tr -d ' ')"
+settled="$(sql "SELECT count(*) FROM deliveries WHERE status = 'succeeded'")"
+attempts="$(sql "SELECT count(*) FROM delivery_attempts")"
+unsettled="$(sql "SELECT count(*) FROM deliveries WHERE status <> 'succeeded'")"
+e2e="$(awk -v n="$settled" -v a="$start" -v b="$end" 'BEGIN {printf "%d", n / (b - a)}')"
+echo "herald: ingest $ingest events/s; $settled deliveries settled ($attempts attempts recorded, $unsettled not succeeded) = $e2e deliveries/s end to end; resident memory $((rss_kb / 1024)) MB"
+
+lower=$(( receiver < db_deliveries ? receiver : db_deliveries ))
+awk -v e="$e2e" -v l="$lower" 'BEGIN {printf "share: Herald delivers %.0f %% of the lower ceiling (%d deliveries/s)\n", 100 * e / l, l}'

@@ -1,0 +1,44 @@
+-- The dispatcher's side as Herald does it, for pgbench (-M prepared): a claim of up to 250 due
+-- deliveries (a lease under SKIP LOCKED), then the recorder's transaction for them (the
+-- attempts, the settled deliveries, the hourly health cells) in one statement per table.
+WITH due AS (
+    SELECT id, endpoint_id FROM deliveries
+    WHERE status IN ('pending', 'retrying') AND next_attempt_at <= now()
+    ORDER BY next_attempt_at LIMIT 250 FOR UPDATE SKIP LOCKED
+), longest AS (
+    SELECT max(e.timeout_ms) AS ms FROM endpoints e WHERE e.id IN (SELECT endpoint_id FROM due)
+)
+UPDATE deliveries d
+SET next_attempt_at = now() + make_interval(secs => greatest((SELECT ms FROM longest) / 1000.0, 10) + 15)
+FROM due WHERE d.id = due.id
+RETURNING d.id, d.event_id, d.endpoint_id, d.attempt_count, d.queued_trigger, d.queued_by, d.next_attempt_at;
+
+BEGIN;
+WITH mine AS (
+    SELECT id, endpoint_id, next_attempt_at AS lease FROM deliveries
+    WHERE status = 'pending' AND next_attempt_at > now()
+    ORDER BY next_attempt_at LIMIT 250 FOR UPDATE SKIP LOCKED
+), attempts AS (
+    INSERT INTO delivery_attempts (id, delivery_id, attempt_number, trigger, triggered_by,
+        started_at, duration_ms, request_url, request_headers, response_status,
+        response_headers, response_body, response_body_truncated, error_class, error_message)
+    SELECT herald_uuid_v7(now()), id, 1, 'auto', NULL, now(), 3, 'http://127.0.0.1:18080/hook',
+        '[["content-type","application/json"],["webhook-id","msg_0"],["webhook-signature","v1,xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx="]]'::jsonb,
+        204, '\x'::bytea, '\x'::bytea, false, NULL, NULL
+    FROM mine
+    RETURNING delivery_id
+), health AS (
+    INSERT INTO endpoint_health_hourly AS h (endpoint_id, hour, succeeded, failed, latency_buckets)
+    SELECT DISTINCT endpoint_id, date_trunc('hour', now()), 1, 0, '{1,0,0,0,0,0,0,0,0,0}'::int[]
+    FROM mine
+    ON CONFLICT (endpoint_id, hour) DO UPDATE SET
+        succeeded = h.succeeded + EXCLUDED.succeeded,
+        failed = h.failed + EXCLUDED.failed,
+        latency_buckets = ARRAY(SELECT x + y FROM unnest(h.latency_buckets, EXCLUDED.latency_buckets) AS z(x, y))
+)
+UPDATE deliveries d
+SET status = 'succeeded', attempt_count = 1, next_attempt_at = NULL, last_attempt_at = now(),
+    last_response_status = 204, last_error_class = NULL, last_duration_ms = 3,
+    queued_trigger = NULL, queued_by = NULL, updated_at = now()
+FROM mine WHERE d.id = mine.id AND d.next_attempt_at = mine.lease;
+COMMIT;
