@@ -150,12 +150,8 @@ pub async fn delivery_outcome(id: Uuid) -> Result<Option<String>, AppError> {
 
 #[cfg(feature = "ssr")]
 fn parse_since(text: &str, tz: Option<i32>) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
-    use crate::domain::time::{MAX_OFFSET_MINUTES, parse_local_minute};
-    let text = text.trim();
+    use crate::domain::time::{MAX_OFFSET_MINUTES, parse_instant};
     let offset = tz.filter(|m| m.abs() <= MAX_OFFSET_MINUTES).unwrap_or(0);
-    chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .ok()
-        .or_else(|| parse_local_minute(text, offset))
+    parse_instant(text.trim(), offset)
         .ok_or_else(|| AppError::field("since", "Pick a date and time"))
 }

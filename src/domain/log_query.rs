@@ -2,7 +2,7 @@
 //! through the URL query string, so a reload, the back button or a shared link shows the
 //! same page.
 
-use super::time::{local_minute, parse_local_minute};
+use super::time::{local_minute, parse_instant};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -253,8 +253,8 @@ impl LogQuery {
             }
         }
         let offset = query.tz.unwrap_or(0);
-        query.from = from.and_then(|v| parse_time(v, offset));
-        query.to = to.and_then(|v| parse_time(v, offset));
+        query.from = from.and_then(|v| parse_instant(v, offset));
+        query.to = to.and_then(|v| parse_instant(v, offset));
         if query.from.is_none() && query.to.is_none() || query.tz == Some(0) {
             query.tz = None;
         }
@@ -355,15 +355,6 @@ impl LogQuery {
             (None, None) => None,
         }
     }
-}
-
-/// RFC 3339, or `2026-11-25T14:30` as a `datetime-local` input sends it, typed in the zone
-/// `offset` minutes east of UTC.
-fn parse_time(value: &str, offset: i32) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(value)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| parse_local_minute(value, offset))
 }
 
 /// What a query value keeps unescaped: RFC 3986's unreserved characters, and `*` so that

@@ -66,6 +66,15 @@ pub fn parse_local_minute(value: &str, offset_minutes: i32) -> Option<DateTime<U
     Some(local.and_utc() - chrono::Duration::minutes(i64::from(offset_minutes)))
 }
 
+/// An instant as the portal's forms send it: RFC 3339 (its own offset wins), or
+/// `2026-11-25T14:30` typed in the zone `offset_minutes` east of UTC.
+pub fn parse_instant(value: &str, offset_minutes: i32) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| parse_local_minute(value, offset_minutes))
+}
+
 /// The inverse of [`parse_local_minute`]: the instant as a `datetime-local` value in the zone.
 pub fn local_minute(at: DateTime<Utc>, offset_minutes: i32) -> String {
     let local = at + chrono::Duration::minutes(i64::from(offset_minutes));

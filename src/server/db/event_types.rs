@@ -78,7 +78,13 @@ pub async fn insert(pool: &PgPool, t: &ValidEventType) -> sqlx::Result<Option<Ev
         "INSERT INTO event_types (name, description, example_payload, schema)
          VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING {COLUMNS}"
     );
-    sqlx::query(&sql)
+    write(pool, &sql, t).await
+}
+
+/// Runs `sql` with the type's name, description, example and schema as `$1`…`$4`; the row it
+/// returns, if any.
+async fn write(pool: &PgPool, sql: &str, t: &ValidEventType) -> sqlx::Result<Option<EventType>> {
+    sqlx::query(sql)
         .bind(&t.name)
         .bind(&t.description)
         .bind(&t.example)
@@ -101,14 +107,7 @@ pub async fn update(pool: &PgPool, t: &ValidEventType) -> sqlx::Result<Option<Ev
                 updated_at = now()
          WHERE name = $1 RETURNING {COLUMNS}"
     );
-    sqlx::query(&sql)
-        .bind(&t.name)
-        .bind(&t.description)
-        .bind(&t.example)
-        .bind(schema_text(t))
-        .try_map(event_type)
-        .fetch_optional(pool)
-        .await
+    write(pool, &sql, t).await
 }
 
 /// Deletes type `name` if no event has it and no live endpoint subscribes to it; whether it did.

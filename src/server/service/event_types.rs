@@ -7,6 +7,8 @@ use crate::error::{AppError, FieldError};
 use crate::server::db;
 use crate::server::state::AppState;
 use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 pub async fn list(state: &AppState) -> Result<Vec<EventType>, AppError> {
     Ok(db::event_types::list(&state.pool).await?)
@@ -153,11 +155,31 @@ pub fn check_data(event_type: &str, schema: &str, data: &str) -> Result<(), AppE
     };
     // A stored schema compiled when it was saved; if it no longer does, say so rather than
     // letting every event through.
-    let schema: Value = serde_json::from_str(schema).map_err(|err| refuse(err.to_string()))?;
-    let validator = compile(&schema).map_err(refuse)?;
+    let validator = compiled(schema).map_err(refuse)?;
     let data: Value = serde_json::from_str(data).map_err(|err| refuse(err.to_string()))?;
     match first_problem(&validator, &data) {
         Some(problem) => Err(refuse(problem)),
         None => Ok(()),
     }
+}
+
+/// The validator of a stored schema (JSON text). Publishing checks every event of a type with
+/// a schema, and compiling one costs far more than checking data against it, so validators
+/// are kept by their schema's text: an edited schema is new text, compiled afresh. The map is
+/// emptied when it outgrows any real catalog.
+fn compiled(schema: &str) -> Result<Arc<jsonschema::Validator>, String> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<jsonschema::Validator>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let lock = || cache.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(validator) = lock().get(schema) {
+        return Ok(validator.clone());
+    }
+    let value: Value = serde_json::from_str(schema).map_err(|err| err.to_string())?;
+    let validator = Arc::new(compile(&value)?);
+    let mut map = lock();
+    if map.len() >= 1024 {
+        map.clear();
+    }
+    map.insert(schema.to_string(), validator.clone());
+    Ok(validator)
 }
