@@ -68,6 +68,11 @@ pub fn validate(
             "Give the webhook a name of 1 to 100 characters",
         ));
     }
+    for (field, text) in [("name", &form.name), ("description", &form.description)] {
+        if super::text::has_nul(text) {
+            errors.push(FieldError::new(field, super::text::NO_NUL));
+        }
+    }
     let url = form.url.trim().to_string();
     let checked = match form.url.chars().count() {
         0..=2000 => check_url(&url, allow_http),

@@ -71,6 +71,8 @@ pub fn validate(form: &EventTypeForm) -> Result<ValidEventType, Vec<FieldError>>
     let description = form.description.trim().to_string();
     if form.description.chars().count() > 500 {
         errors.push(FieldError::new("description", "Keep it to 500 characters"));
+    } else if super::text::has_nul(&form.description) {
+        errors.push(FieldError::new("description", super::text::NO_NUL));
     }
     let example = match form.example.trim() {
         "" => "{}".to_string(),
@@ -208,6 +210,11 @@ mod tests {
         assert_eq!(fields(validate(&form("a.b", "{}", "true"))), ["schema"]);
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
         assert_eq!(fields(validate(&form("a.b", &deep, ""))), ["example"]);
+        let nul = EventTypeForm {
+            description: "a\0b".into(),
+            ..form("a.b", "{}", "")
+        };
+        assert_eq!(fields(validate(&nul)), ["description"]);
         let huge = format!("\"{}\"", "x".repeat(MAX_DOCUMENT_BYTES));
         assert_eq!(fields(validate(&form("a.b", &huge, ""))), ["example"]);
     }

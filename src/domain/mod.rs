@@ -14,6 +14,7 @@ pub mod retry;
 pub mod role;
 pub mod scope;
 pub mod signing;
+pub mod text;
 pub mod time;
 pub mod user;
 pub mod webhook;

@@ -405,3 +405,57 @@ async fn an_admin_manages_the_catalog_from_the_portal(pool: PgPool) {
         .unwrap();
     assert!(rules.archived);
 }
+
+/// PostgreSQL's text holds no NUL: a field with one is refused by name (422), never a 500,
+/// and nothing is stored.
+#[sqlx::test]
+async fn a_nul_in_a_text_field_is_refused_by_name_not_a_server_error(pool: PgPool) {
+    create_user(&pool, "owner@test.dev", "owner-password", Role::Owner).await;
+    let app = spawn_app(pool.clone()).await;
+    let key = key(&pool, &[Scope::Manage]).await;
+    for (path, body, field) in [
+        (
+            "/api/v1/event-types",
+            json!({ "name": "a.b", "description": "x\u{0}y" }),
+            "description",
+        ),
+        (
+            "/api/v1/webhooks",
+            json!({ "name": "x\u{0}", "url": "https://a.example/h" }),
+            "name",
+        ),
+        (
+            "/api/v1/webhooks",
+            json!({ "name": "Hooks", "url": "https://a.example/h", "description": "\u{0}" }),
+            "description",
+        ),
+    ] {
+        let response = app.send_json(Method::POST, path, &key, &body).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["fields"][0]["field"], field, "{error}");
+        assert!(
+            error["error"]["fields"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("NUL")
+        );
+    }
+    let cookie = session_cookie(&app, "owner@test.dev", "owner-password").await;
+    let named = app
+        .call("create_api_key", &[("name", "k\u{0}")], Some(&cookie))
+        .await;
+    assert_eq!(named.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM endpoints) + (SELECT count(*) FROM event_types WHERE name = 'a.b')
+              + (SELECT count(*) FROM api_keys WHERE name LIKE 'k%')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(stored, 0);
+}

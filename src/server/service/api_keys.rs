@@ -32,6 +32,9 @@ pub async fn create(
 /// A key's name: 1 to 100 characters once trimmed.
 pub fn valid_name(name: &str) -> Result<&str, AppError> {
     let name = name.trim();
+    if crate::domain::text::has_nul(name) {
+        return Err(AppError::field("name", crate::domain::text::NO_NUL));
+    }
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::field(
             "name",
