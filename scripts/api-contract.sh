@@ -34,11 +34,14 @@ api -X POST "http://$listen/api/v1/webhooks/$webhook/test" >/dev/null
 HERALD_CONTRACT_DELIVERY="$(api "http://$listen/api/v1/webhooks/$webhook/deliveries" | json "['data'][0]['id']")"
 export HERALD_CONTRACT_DELIVERY
 
-# A fixed seed, so that a run can be repeated; pass --seed to explore others.
+# A fixed seed, so that a run can be repeated; pass --seed to explore others. The event stream
+# is left out: its answer never ends by itself, and schemathesis reads answers to the end
+# (tests/it/stream.rs holds it to its contract, refusals included).
 "$schemathesis" --config-file scripts/schemathesis.toml --no-color \
   run "http://$listen/api/v1/openapi.json" \
   --checks all \
   --header "Authorization: Bearer $key" \
   --seed 20261130 \
   --workers 1 \
+  --exclude-path /api/v1/events/stream \
   "$@"

@@ -116,6 +116,11 @@ pub struct ServeArgs {
     #[arg(long, env = "HERALD_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// An event-stream client (GET /api/v1/events/stream) that leaves this many seconds'
+    /// worth of events unread while its buffer is full is cut off (it may reconnect and resume).
+    #[arg(long, env = "HERALD_STREAM_STALL_SECS", default_value_t = 10)]
+    pub stream_stall_secs: u64,
+
     /// Reverse proxies whose `X-Forwarded-For` names the client (comma-separated addresses or
     /// networks, e.g. 127.0.0.1,10.0.0.0/8). Sign-in throttling counts per client address;
     /// behind a proxy that is not listed here, every user shares the proxy's address.

@@ -32,14 +32,14 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
     let dispatch = args.dispatch.dispatch_config()?;
     let allowlist = args.dispatch.allowlist(args.demo)?;
     bootstrap_owner(&pool).await?;
-    let state = build_state(pool.clone(), &args)?;
+    let (stop, stopped) = watch::channel(false);
+    let state = build_state(pool.clone(), &args, stopped.clone())?;
     db::endpoints::seal_plain_headers(&pool, &state.settings.secrets).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     metrics::install();
-    let (stop, stopped) = watch::channel(false);
     let stopped_for_metrics = stopped.clone();
     let mut background = tokio::task::JoinSet::new();
     if args.demo {
@@ -122,7 +122,11 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn build_state(pool: PgPool, args: &ServeArgs) -> anyhow::Result<AppState> {
+fn build_state(
+    pool: PgPool,
+    args: &ServeArgs,
+    closing: watch::Receiver<bool>,
+) -> anyhow::Result<AppState> {
     let mut leptos_options = get_configuration(None)
         .context("reading the Leptos configuration")?
         .leptos_options;
@@ -143,11 +147,13 @@ fn build_state(pool: PgPool, args: &ServeArgs) -> anyhow::Result<AppState> {
         login_limiter: auth::limiter::LoginLimiter::new(args.trusted_proxies.clone()),
         public: Arc::new(public),
         metrics_token: args.metrics_token.clone(),
+        stream_stall_limit: Duration::from_secs(args.stream_stall_secs.max(1)),
     };
     Ok(AppState {
         leptos_options,
         pool,
         settings: Arc::new(settings),
+        closing,
     })
 }
 
@@ -174,6 +180,10 @@ pub fn router(state: AppState, portal: bool) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_with_token))
+        .route(
+            "/admin/stream/deliveries",
+            get(super::live::deliveries_changed),
+        )
         .merge(rest::router(state.settings.max_payload_bytes));
     if portal {
         let routes = generate_route_list(App);

@@ -3,6 +3,7 @@
 //! dispatcher.
 
 pub mod auth;
+pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod crypto;
@@ -11,6 +12,7 @@ pub mod dispatcher;
 pub mod http;
 pub mod jobs;
 pub mod listener;
+pub mod live;
 pub mod metrics;
 pub mod observe;
 pub mod origin;

@@ -13,6 +13,9 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
     pub settings: Arc<Settings>,
+    /// Turns true when the server begins to shut down: open streams end, so the graceful
+    /// shutdown need not wait for them.
+    pub closing: tokio::sync::watch::Receiver<bool>,
 }
 
 #[derive(Debug)]
@@ -28,6 +31,8 @@ pub struct Settings {
     pub public: std::sync::Arc<super::origin::PublicOrigin>,
     /// Bearer token for `/metrics` on the main listener; `None`: not served there.
     pub metrics_token: Option<String>,
+    /// An event stream whose client leaves its buffer full this long is cut off.
+    pub stream_stall_limit: Duration,
 }
 
 impl AppState {

@@ -66,6 +66,9 @@ impl TestApp {
     }
 }
 
+/// How long a test server's event stream waits for a client that reads nothing.
+pub const STREAM_STALL_LIMIT: Duration = Duration::from_secs(2);
+
 /// The `/metrics` bearer token of test servers.
 pub const METRICS_TOKEN: &str = "metrics-test-token";
 
@@ -93,11 +96,16 @@ pub fn test_state_at(pool: PgPool, addr: std::net::SocketAddr) -> AppState {
         login_limiter: LoginLimiter::new(vec![parse_proxy("127.0.0.1").unwrap()]),
         public: Arc::new(herald::server::origin::PublicOrigin::new(None, addr).unwrap()),
         metrics_token: Some(METRICS_TOKEN.into()),
+        stream_stall_limit: STREAM_STALL_LIMIT,
     };
+    // Never closing: test servers live as long as their test.
+    let (keep, closing) = tokio::sync::watch::channel(false);
+    std::mem::forget(keep);
     AppState {
         leptos_options,
         pool,
         settings: Arc::new(settings),
+        closing,
     }
 }
 

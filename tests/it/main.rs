@@ -14,4 +14,5 @@ mod receiver;
 mod rest_api;
 mod role_table;
 mod schema;
+mod stream;
 mod silent_features;

@@ -349,6 +349,9 @@ async fn listen_for_wakeups(pool: PgPool, wake: Arc<Notify>, shutdown: watch::Re
                 }
                 while listener.recv().await.is_ok() {
                     wake.notify_waiters();
+                    // Perhaps another process's publish: streams and the live log look too.
+                    crate::server::changes::events_published();
+                    crate::server::changes::deliveries_changed();
                 }
             }
             Err(err) => tracing::warn!(error = %err, "LISTEN failed; polling until it is back"),

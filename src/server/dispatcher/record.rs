@@ -118,6 +118,7 @@ pub async fn write(pool: &PgPool, batch: &Batch, disable_after: Duration) -> sql
         return Ok(());
     }
     let Err(err) = write_together(pool, batch, disable_after).await else {
+        crate::server::changes::deliveries_changed();
         return Ok(());
     };
     tracing::error!(error = %err, results = batch.updates.len(), "writing a batch of results failed; writing them one by one");
@@ -129,6 +130,7 @@ pub async fn write(pool: &PgPool, batch: &Batch, disable_after: Duration) -> sql
             write_unrecordable(pool, &single, &err, disable_after).await?;
         }
     }
+    crate::server::changes::deliveries_changed();
     Ok(())
 }
 

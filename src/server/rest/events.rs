@@ -143,3 +143,73 @@ pub async fn list(
     .await?;
     Ok(Json(list))
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StreamQuery {
+    /// Only events of this type (from the catalog).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    event_type: Option<String>,
+    /// Where to resume, for clients that cannot send the `Last-Event-ID` header: the id of the
+    /// last event received. The header wins when both are given.
+    #[param(example = "evt_0193a1b2c3d4e5f60718293a4b5c6d7e")]
+    last_event_id: Option<String>,
+}
+
+/// Stream events
+///
+/// Server-Sent Events: each new event as it is committed, in commit order, as `id: evt_…` and
+/// `data: <the envelope webhooks receive>`. Reconnect with `Last-Event-ID` (browsers'
+/// EventSource does it by itself) to resume exactly after the last event received: nothing is
+/// missed and nothing comes twice. Without it the stream starts now. A client that leaves 256
+/// events unread for the stall limit (`--stream-stall-secs`, 10 s) gets a last `event: end`
+/// saying so, and the stream closes; so it does when Herald shuts down. Needs the `read`
+/// scope.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/stream",
+    tag = "events",
+    params(
+        StreamQuery,
+        ("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received: resume after it"),
+    ),
+    responses(
+        (status = 200, description = "The stream (text/event-stream); it does not end by itself", content_type = "text/event-stream", body = String,
+         example = "id: evt_0193a1b2c3d4e5f60718293a4b5c6d7e\ndata: {\"id\":\"evt_0193a1b2c3d4e5f60718293a4b5c6d7e\",\"type\":\"user.created\",\"created_at\":\"2026-11-25T12:00:00.000Z\",\"data\":{\"user_id\":\"usr_123\"}}\n\n"),
+        (status = 400, description = "A query parameter is not understood", body = ErrorBody),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 403, description = "The key lacks the read scope", body = ErrorBody),
+        (status = 422, description = "`Last-Event-ID` is not an event Herald holds, or `type` is not in the catalog", body = ErrorBody),
+    ),
+)]
+pub async fn stream(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    headers: HeaderMap,
+    query: Result<Query<StreamQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    use crate::server::service::stream::{self, StreamItem, StreamRequest};
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use futures_util::StreamExt;
+    caller.require(Scope::Read)?;
+    let query = super::query_params(query)?;
+    let header = headers
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or("not text"));
+    let request = StreamRequest {
+        after: header.or(query.last_event_id.as_deref()),
+        event_type: query.event_type,
+        stall_limit: state.settings.stream_stall_limit,
+    };
+    let items = stream::open(&state.pool, request, state.closing.clone()).await?;
+    let events = items.map(|item| {
+        Ok::<_, std::convert::Infallible>(match item {
+            StreamItem::Event { id, envelope } => Event::default().id(id).data(envelope),
+            StreamItem::End { reason } => Event::default().event("end").data(reason),
+        })
+    });
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}

@@ -59,6 +59,7 @@ impl utoipa::Modify for BearerAuth {
 fn operations() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(events::publish, events::list))
+        .routes(routes!(events::stream))
         .routes(routes!(deliveries::get))
         .routes(routes!(deliveries::retry))
         .routes(routes!(webhooks::list, webhooks::create))

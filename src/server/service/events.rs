@@ -144,6 +144,10 @@ pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Publi
             .await?;
     }
     tx.commit().await?;
+    crate::server::changes::events_published();
+    if deliveries > 0 {
+        crate::server::changes::deliveries_changed();
+    }
     crate::server::metrics::record_publish(deliveries);
     Ok(Published {
         id: event_ref(id),

@@ -15,6 +15,7 @@ pub mod deliveries;
 pub mod endpoints;
 pub mod event_types;
 pub mod events;
+pub mod stream;
 pub mod users;
 
 pub use crate::server::db::audit::Actor;

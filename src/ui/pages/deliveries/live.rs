@@ -1,8 +1,9 @@
 //! The live delivery log (an island). The filter form and the rows inside it are server HTML;
 //! this part listens to them: a changed filter, a submitted search, a sort or pager link and
 //! Back/Forward show the new view without a page load (the server renders it, the address bar
-//! follows); every 5 s the rows refresh in place and newer deliveries are offered, not
-//! inserted; Retry and bulk retry run in place.
+//! follows); when the server says deliveries changed (a push, `/admin/stream/deliveries`) the
+//! rows refresh in place and newer deliveries are offered, not inserted; Retry and bulk retry
+//! run in place.
 
 use super::BASE;
 use super::fragment::{delivery_log, newer_count};
@@ -12,10 +13,14 @@ use crate::ui::components::bulk_retry::BulkRetry;
 use leptos::ev::{MouseEvent, SubmitEvent};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos::wasm_bindgen::prelude::Closure;
 use leptos::wasm_bindgen::{JsCast, JsValue};
 use leptos::web_sys::{Element, Event, FormData, HtmlElement, HtmlFormElement, UrlSearchParams};
 use std::time::Duration;
 use uuid::Uuid;
+
+/// Where the server announces changed deliveries (see `server::live`).
+const CHANGES: &str = "/admin/stream/deliveries";
 
 #[island]
 pub fn LiveLog(view: String, children: Children) -> impl IntoView {
@@ -30,7 +35,7 @@ pub fn LiveLog(view: String, children: Children) -> impl IntoView {
     };
     Effect::new(move |_| {
         log.follow_history();
-        log.refresh_every(Duration::from_secs(5));
+        log.follow_changes();
     });
     view! {
         <div class="mb-4 flex flex-wrap items-end justify-between gap-3">
@@ -168,8 +173,17 @@ impl Log {
         });
     }
 
-    /// The 5-second refresh: skipped while a request is out, or while the admin is on a
-    /// control among the rows (redrawing them would take the focus away).
+    /// A change pushed by the server; while a request is out, it is looked at once that is back.
+    fn on_pushed_change(self) {
+        if self.pending.get_value().is_some() {
+            set_timeout(move || self.on_pushed_change(), Duration::from_millis(300));
+        } else {
+            self.tick();
+        }
+    }
+
+    /// The live refresh: skipped while a request is out, or while the admin is on a control
+    /// among the rows (redrawing them would take the focus away).
     fn tick(self) {
         let busy = self.pending.get_value().is_some();
         let focus_in_rows = self.part("results").is_some_and(|rows| {
@@ -209,14 +223,17 @@ impl Log {
         self.error.try_set(Some(format!("{what}: {err}")));
     }
 
-    /// Every `every` while the tab is visible.
-    fn refresh_every(self, every: Duration) {
-        let handle = set_interval_with_handle(move || self.tick(), every).ok();
-        on_cleanup(move || {
-            if let Some(handle) = handle {
-                handle.clear();
-            }
-        });
+    /// Listens for the server's word that deliveries changed (Server-Sent Events; the browser
+    /// reconnects by itself if the connection drops). The page lives as long as the listener,
+    /// so neither is ever removed.
+    fn follow_changes(self) {
+        let Ok(source) = leptos::web_sys::EventSource::new(CHANGES) else {
+            return;
+        };
+        let on_change = Closure::<dyn Fn()>::new(move || self.on_pushed_change());
+        let _ = source
+            .add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
+        on_change.forget();
     }
 
     /// Back and Forward between views shown here change the view, not the page.
