@@ -4,6 +4,7 @@
 
 use crate::ui::layout::AdminLayout;
 use crate::ui::pages::api_keys::ApiKeysPage;
+use crate::ui::pages::alerts::AlertsPage;
 use crate::ui::pages::audit::AuditPage;
 use crate::ui::pages::deliveries::DeliveriesPage;
 use crate::ui::pages::delivery_detail::DeliveryDetailPage;
@@ -62,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("users") view=UsersPage ssr=SsrMode::Async />
                     <Route path=path!("api-keys") view=ApiKeysPage ssr=SsrMode::Async />
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("alerts") view=AlertsPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

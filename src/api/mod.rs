@@ -2,6 +2,7 @@
 //! return typed data or an [`AppError`](crate::error::AppError).
 
 pub mod admin;
+pub mod alerts;
 pub mod auth;
 pub mod deliveries;
 pub mod endpoints;

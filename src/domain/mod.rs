@@ -1,6 +1,7 @@
 //! Pure types and rules: no I/O, compiles to wasm, unit-tested in place.
 
 pub mod admin;
+pub mod alert;
 pub mod attempt;
 pub mod delivery;
 pub mod endpoint;

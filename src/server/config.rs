@@ -116,6 +116,20 @@ pub struct ServeArgs {
     #[arg(long, env = "HERALD_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// Send alert emails through this SMTP server: smtp://host:25, smtp://user:pass@host:587?tls=required
+    /// (STARTTLS) or smtps://host:465. Without it, alerts go to the portal, the audit log and
+    /// operational webhooks only.
+    #[arg(long, env = "HERALD_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of alert emails.
+    #[arg(long, env = "HERALD_SMTP_FROM", default_value = "Herald <herald@localhost>")]
+    pub smtp_from: String,
+
+    /// How often alert rules are checked, in seconds.
+    #[arg(long, env = "HERALD_ALERT_CHECK_SECS", default_value_t = 10)]
+    pub alert_check_secs: u64,
+
     /// An event-stream client (GET /api/v1/events/stream) that leaves this many seconds'
     /// worth of events unread while its buffer is full is cut off (it may reconnect and resume).
     #[arg(long, env = "HERALD_STREAM_STALL_SECS", default_value_t = 10)]

@@ -6,6 +6,9 @@ use super::state::{AppState, Settings};
 use super::{auth, db, jobs, metrics, rest};
 use crate::app::{App, shell};
 use crate::domain::role::Role;
+use crate::server::alerts::AlertCheck;
+use crate::server::alerts::email::Mailer;
+use crate::server::alerts::notify::Notifier;
 use crate::server::crypto::SecretBox;
 use crate::server::dispatcher::Dispatcher;
 use crate::server::dispatcher::send::Sender;
@@ -31,6 +34,13 @@ use tokio::sync::watch;
 pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
     let dispatch = args.dispatch.dispatch_config()?;
     let allowlist = args.dispatch.allowlist(args.demo)?;
+    let mailer = match &args.smtp_url {
+        Some(url) => Some(Mailer::new(url, &args.smtp_from)?),
+        None => None,
+    };
+    if mailer.is_some() {
+        println!("herald: alert emails from {}", args.smtp_from);
+    }
     bootstrap_owner(&pool).await?;
     let (stop, stopped) = watch::channel(false);
     let state = build_state(pool.clone(), &args, stopped.clone())?;
@@ -82,6 +92,16 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
             state.settings.secrets.clone(),
             dispatch,
         );
+        let check = AlertCheck {
+            pool: pool.clone(),
+            window: dispatcher.attempt_window(),
+            notifier: Notifier {
+                pool: pool.clone(),
+                mailer,
+            },
+        };
+        let every = Duration::from_secs(args.alert_check_secs.max(1));
+        background.spawn(check.run(every, stopped.clone()));
         Some(tokio::spawn(dispatcher.run(stopped.clone())))
     };
 

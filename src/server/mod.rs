@@ -2,6 +2,7 @@
 //! both front doors share (`service`), authentication, the REST API, the HTTP stack and the
 //! dispatcher.
 
+pub mod alerts;
 pub mod auth;
 pub mod changes;
 pub mod cli;

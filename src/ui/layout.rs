@@ -2,6 +2,7 @@
 
 use crate::api::auth::{Logout, SignOutOthers, whoami};
 use crate::domain::role::Role;
+use crate::ui::pages::alerts::AlertBanner;
 use crate::domain::user::CurrentUser;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -20,7 +21,7 @@ pub fn AdminLayout() -> impl IntoView {
             <Suspense fallback=|| view! { <div class="h-14 border-b border-slate-200 bg-white"></div> }>
                 {move || Suspend::new(async move {
                     match me.await {
-                        Ok(user) if user.role.allows(Role::Admin) => view! { <Header user /> }.into_any(),
+                        Ok(user) if user.role.allows(Role::Admin) => view! { <Header user /><AlertBanner /> }.into_any(),
                         Ok(_) => view! { <Refused message=Role::Admin.requirement() /> }.into_any(),
                         Err(AppError::Unauthorized) => view! { <ToLogin /> }.into_any(),
                         Err(err) => view! { <Refused message=err.to_string() /> }.into_any(),
@@ -82,6 +83,7 @@ fn Header(user: CurrentUser) -> impl IntoView {
                     <NavLink href="/admin/event-types" label="Event types" />
                     <NavLink href="/admin/users" label="Users" />
                     <NavLink href="/admin/api-keys" label="API keys" />
+                    <NavLink href="/admin/alerts" label="Alerts" />
                     <NavLink href="/admin/audit" label="Audit" />
                 </nav>
                 <div class="ml-auto flex items-center gap-3 text-sm text-slate-600">

@@ -72,6 +72,13 @@ fn table() -> Vec<Row> {
         ("recover_webhook", R(Admin), since()),
         ("delivery_outcome", R(Admin), id()),
         ("audit_entries", R(Admin), vec![]),
+        ("list_alerts", R(Admin), vec![("recent", "5")]),
+        ("get_alert_rules", R(Admin), id()),
+        (
+            "save_alert_rules",
+            R(Admin),
+            vec![("id", ID), ("window_minutes", "60")],
+        ),
         ("list_event_types", R(Admin), vec![]),
         (
             "save_event_type",

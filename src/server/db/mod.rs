@@ -2,6 +2,7 @@
 //! (or a transaction) so integration tests call them directly.
 
 pub mod admin;
+pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod bulk_jobs;

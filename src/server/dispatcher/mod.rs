@@ -18,6 +18,7 @@ use crate::domain::ids::event_ref;
 use crate::domain::retry::RetryPolicy;
 use crate::domain::webhook::{SigningInput, masked_for_log, request_headers};
 use crate::server::crypto::SecretBox;
+use crate::server::alerts::window::AttemptWindow;
 use claim::{EndpointConfig, Job};
 use limits::{Admission, Limits};
 use rand::Rng;
@@ -80,6 +81,8 @@ pub struct Dispatcher {
     in_flight: Arc<Semaphore>,
     limits: Limits,
     wake: Arc<Notify>,
+    /// Recent attempts per endpoint, for the alert rules (see [`crate::server::alerts`]).
+    window: Arc<AttemptWindow>,
 }
 
 impl Dispatcher {
@@ -93,7 +96,13 @@ impl Dispatcher {
             in_flight,
             limits: Limits::default(),
             wake: Arc::new(Notify::new()),
+            window: Arc::default(),
         }
+    }
+
+    /// The attempts this dispatcher recorded lately, which the alert check reads.
+    pub fn attempt_window(&self) -> Arc<AttemptWindow> {
+        self.window.clone()
     }
 
     /// Runs the lanes until `shutdown` turns true; in-flight attempts finish and are recorded.
@@ -153,6 +162,7 @@ impl Dispatcher {
         let count = jobs.len();
         let batch = self.process(jobs, slots).await?;
         record::write(&self.pool, &batch, self.config.disable_after).await?;
+        self.window.observe(&batch.attempts);
         crate::server::metrics::record_batch(&batch);
         Ok(StepOutcome::Dispatched(count))
     }

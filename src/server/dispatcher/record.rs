@@ -461,6 +461,13 @@ async fn update_endpoints(
         );
         disable(tx, &failed, &reason, Some(disable_after)).await?;
     }
+    let exhausted = exhausted_endpoints(batch);
+    if !exhausted.is_empty() {
+        sqlx::query("UPDATE endpoints SET last_exhausted_at = now() WHERE id = ANY($1)")
+            .bind(&exhausted)
+            .execute(&mut *tx)
+            .await?;
+    }
     if !batch.gone.is_empty() {
         let reason = format!(
             "Disabled by Herald: the endpoint answered 410 Gone on {}",
@@ -469,6 +476,26 @@ async fn update_endpoints(
         disable(tx, &batch.gone, &reason, None).await?;
     }
     Ok(())
+}
+
+/// Endpoints with a delivery that failed for good on an automatic attempt (its retries are
+/// over), for the "retries exhausted" alert.
+fn exhausted_endpoints(batch: &Batch) -> Vec<Uuid> {
+    let failed: Vec<Uuid> = batch
+        .updates
+        .iter()
+        .filter(|u| u.status == DeliveryStatus::Failed)
+        .map(|u| u.id)
+        .collect();
+    let mut endpoints: Vec<Uuid> = batch
+        .attempts
+        .iter()
+        .filter(|a| a.trigger == Trigger::Auto && failed.contains(&a.delivery_id))
+        .map(|a| a.endpoint_id)
+        .collect();
+    endpoints.sort();
+    endpoints.dedup();
+    endpoints
 }
 
 async fn disable(

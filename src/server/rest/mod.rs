@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1` (seed 002's shape). Every handler authenticates the API key
 //! itself through the [`auth::ApiCaller`] extractor; errors are `{"error":{"code","message"}}`.
 
+pub mod alerts;
 pub mod auth;
 pub mod deliveries;
 pub mod error;
@@ -37,6 +38,7 @@ use uuid::Uuid;
         (name = "webhooks", description = "Webhook endpoints: settings, secrets, tests, their deliveries"),
         (name = "deliveries", description = "One event to one endpoint, with every attempt"),
         (name = "event-types", description = "The catalog of what producers may publish"),
+        (name = "alerts", description = "Alert rules per endpoint and the alerts they fired"),
     )
 )]
 struct ApiDoc;
@@ -60,6 +62,8 @@ fn operations() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(events::publish, events::list))
         .routes(routes!(events::stream))
+        .routes(routes!(alerts::list))
+        .routes(routes!(alerts::get_rules, alerts::put_rules))
         .routes(routes!(deliveries::get))
         .routes(routes!(deliveries::retry))
         .routes(routes!(webhooks::list, webhooks::create))

@@ -159,11 +159,9 @@ pub async fn send_test(state: &AppState, actor: &Actor, id: Uuid) -> Result<Test
         .unwrap_or_else(|| "{}".into());
     let data = serde_json::value::RawValue::from_string(example).map_err(|_| AppError::Internal)?;
     let request = PublishRequest {
-        event_type: "webhook.test",
-        data: &data,
-        idempotency_key: None,
         only_endpoint: Some(id),
         trigger: Some((Trigger::Test, actor.user_id)),
+        ..PublishRequest::automatic("webhook.test", &data)
     };
     let event = events::publish(&state.pool, request).await?;
     audit(

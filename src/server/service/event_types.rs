@@ -53,6 +53,17 @@ pub async fn update(
     Ok(updated)
 }
 
+/// Why Herald needs the type, if it does: test events and operational events (alerts).
+fn herald_own(name: &str) -> Option<String> {
+    if name == TEST_TYPE {
+        Some(format!("{TEST_TYPE} carries Herald's test events"))
+    } else if crate::domain::alert::is_operational(name) {
+        Some(format!("{name} carries Herald's alerts"))
+    } else {
+        None
+    }
+}
+
 /// Archiving refuses new events of the type; their history stays. Restoring undoes it.
 pub async fn set_archived(
     state: &AppState,
@@ -60,10 +71,8 @@ pub async fn set_archived(
     name: &str,
     archived: bool,
 ) -> Result<EventType, AppError> {
-    if archived && name == TEST_TYPE {
-        return Err(AppError::Conflict(format!(
-            "{TEST_TYPE} carries Herald's test events and cannot be archived"
-        )));
+    if archived && let Some(why) = herald_own(name) {
+        return Err(AppError::Conflict(format!("{why} and cannot be archived")));
     }
     let changed = db::event_types::set_archived(&state.pool, name, archived)
         .await?
@@ -79,10 +88,8 @@ pub async fn set_archived(
 
 /// Removes a type nothing has used: no event of it, no endpoint subscribed to it.
 pub async fn delete(state: &AppState, actor: &Actor, name: &str) -> Result<(), AppError> {
-    if name == TEST_TYPE {
-        return Err(AppError::Conflict(format!(
-            "{TEST_TYPE} carries Herald's test events and cannot be deleted"
-        )));
+    if let Some(why) = herald_own(name) {
+        return Err(AppError::Conflict(format!("{why} and cannot be deleted")));
     }
     let existing = get(state, name).await?;
     if !db::event_types::delete_unused(&state.pool, name).await? {

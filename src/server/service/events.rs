@@ -2,6 +2,7 @@
 //! delivery per enabled endpoint subscribed to its type, then wakes the dispatchers once) and
 //! listing them for consumers who poll.
 
+use crate::domain::alert::is_operational;
 use crate::domain::attempt::Trigger;
 use crate::domain::event::{MAX_NESTING, envelope, nesting_depth};
 use crate::domain::ids::{event_ref, parse_event_ref};
@@ -23,6 +24,8 @@ pub struct PublishRequest<'a> {
     pub only_endpoint: Option<Uuid>,
     /// Queued deliveries carry this trigger and user (test events); `None` = automatic.
     pub trigger: Option<(Trigger, Option<Uuid>)>,
+    /// Herald's own operational event (an alert): the only way such a type is published.
+    pub herald_own: bool,
 }
 
 impl<'a> PublishRequest<'a> {
@@ -34,6 +37,15 @@ impl<'a> PublishRequest<'a> {
             idempotency_key: None,
             only_endpoint: None,
             trigger: None,
+            herald_own: false,
+        }
+    }
+
+    /// One of Herald's operational events (see [`crate::domain::alert::OPERATIONAL_TYPES`]).
+    pub fn operational(event_type: &'a str, data: &'a RawValue) -> Self {
+        Self {
+            herald_own: true,
+            ..Self::automatic(event_type, data)
         }
     }
 }
@@ -58,6 +70,12 @@ pub struct Published {
 /// The type is in the catalog and not archived, and the data matches its schema if it has one.
 async fn check_catalog(pool: &PgPool, request: &PublishRequest<'_>) -> Result<(), AppError> {
     let name = request.event_type;
+    if is_operational(name) && !request.herald_own {
+        return Err(AppError::field(
+            "type",
+            format!("{name:?} is one of Herald's own operational events; only Herald publishes it"),
+        ));
+    }
     let rules = db::event_types::publish_rules(pool, name)
         .await?
         .ok_or_else(|| {
@@ -119,6 +137,7 @@ pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Publi
     let (trigger, by) = request
         .trigger
         .map_or((None, None), |(t, by)| (Some(t), by));
+    // Operational events go only to endpoints subscribed to them by name.
     let deliveries = sqlx::query(
         r#"INSERT INTO deliveries (id, event_id, endpoint_id, event_type, status, next_attempt_at,
                queued_trigger, queued_by, created_at)
@@ -126,7 +145,8 @@ pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Publi
            FROM endpoints e
            WHERE e.deleted_at IS NULL
              AND ($3::uuid IS NOT NULL AND e.id = $3
-                  OR $3::uuid IS NULL AND e.enabled AND (e.event_types = '{}' OR $2 = ANY (e.event_types)))"#,
+                  OR $3::uuid IS NULL AND e.enabled
+                     AND (e.event_types = '{}' AND NOT $7 OR $2 = ANY (e.event_types)))"#,
     )
     .bind(id)
     .bind(request.event_type)
@@ -134,6 +154,7 @@ pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Publi
     .bind(created_at)
     .bind(trigger)
     .bind(by)
+    .bind(is_operational(request.event_type))
     .execute(&mut *tx)
     .await?
     .rows_affected();

@@ -9,6 +9,7 @@
 //! producer ─ REST handler (rest/) ───┘
 //! ```
 
+pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod deliveries;

@@ -14,6 +14,7 @@ use crate::domain::time::exact;
 use crate::error::AppError;
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::form::{FieldMessage, TextArea};
+use crate::ui::pages::alerts::AlertRulesSection;
 use crate::ui::pages::webhooks::SendTest;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -45,7 +46,8 @@ pub fn WebhookEditPage() -> impl IntoView {
                         });
                         let types = offered_types(catalog, &form.event_types);
                         let existing = found.as_ref().map(Existing::from);
-                        view! { <Editor existing form types /> }.into_any()
+                        let rules = found.as_ref().map(|e| view! { <AlertRulesSection id=e.id /> });
+                        view! { <Editor existing form types />{rules} }.into_any()
                     }
                     Err(err) => view! { <ErrorAlert message=err.to_string() /> }.into_any(),
                 }
