@@ -21,4 +21,4 @@ export HERALD_DATA_DIR="$(mktemp -d)"
 # A short retry schedule so failures settle within a test; no live demo events, so what a
 # test counts is only what it published.
 exec "$herald" serve --demo --listen 127.0.0.1:3100 --demo-receiver-listen 127.0.0.1:3101 \
-  --retry-schedule 1s --demo-ticker-secs 0
+  --retry-schedule 1s --demo-ticker-secs 0 --alert-check-secs 1

@@ -119,6 +119,16 @@ impl Default for AlertRules {
 }
 
 impl AlertRules {
+    /// Whether the rule of this kind is switched on.
+    pub fn watches(&self, kind: AlertKind) -> bool {
+        match kind {
+            AlertKind::Exhausted => self.on_exhausted,
+            AlertKind::Disabled => self.on_disabled,
+            AlertKind::SuccessRate => self.min_success_rate.is_some(),
+            AlertKind::Latency => self.max_p95_ms.is_some(),
+        }
+    }
+
     /// What is wrong with the rules, field by field (empty when nothing is).
     pub fn problems(&self) -> Vec<FieldError> {
         let mut problems = Vec::new();

@@ -39,7 +39,7 @@ pub(crate) fn config() -> DispatchConfig {
     }
 }
 
-fn dispatcher(pool: &PgPool, config: DispatchConfig, allow_loopback: bool) -> Dispatcher {
+pub(crate) fn dispatcher(pool: &PgPool, config: DispatchConfig, allow_loopback: bool) -> Dispatcher {
     let allow = if allow_loopback {
         vec![Cidr::parse("127.0.0.0/8").unwrap()]
     } else {
@@ -49,7 +49,7 @@ fn dispatcher(pool: &PgPool, config: DispatchConfig, allow_loopback: bool) -> Di
     Dispatcher::new(pool.clone(), sender, SecretBox::new(&KEY).unwrap(), config)
 }
 
-async fn endpoint(pool: &PgPool, url: &str) -> Uuid {
+pub(crate) async fn endpoint(pool: &PgPool, url: &str) -> Uuid {
     let id = Uuid::now_v7();
     sqlx::query("INSERT INTO endpoints (id, name, url, secret_encrypted) VALUES ($1, $2, $3, $4)")
         .bind(id)
@@ -62,7 +62,7 @@ async fn endpoint(pool: &PgPool, url: &str) -> Uuid {
     id
 }
 
-async fn publish_one(pool: &PgPool, data: &str) -> Uuid {
+pub(crate) async fn publish_one(pool: &PgPool, data: &str) -> Uuid {
     let data = RawValue::from_string(data.to_string()).unwrap();
     let request = PublishRequest::automatic("user.created", &data);
     publish(pool, request).await.unwrap().uuid
@@ -73,7 +73,7 @@ pub(crate) async fn drain(dispatcher: &Dispatcher) {
     while dispatcher.step().await.unwrap() != StepOutcome::Idle {}
 }
 
-async fn receiver() -> (Receiver, String) {
+pub(crate) async fn receiver() -> (Receiver, String) {
     let receiver = Receiver::new(Some(secret()), true);
     let addr = receiver.clone().spawn_local().await.unwrap();
     (receiver, format!("http://{addr}/hooks"))

@@ -2,6 +2,7 @@
 //! PostgreSQL (`#[sqlx::test]` gives each test a fresh, migrated database) and real HTTP on
 //! loopback. One module per area.
 
+mod alerts;
 mod auth;
 mod cli;
 mod database;

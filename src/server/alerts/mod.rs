@@ -86,10 +86,19 @@ impl AlertCheck {
             for kind in AlertKind::ALL {
                 let holds = held.iter().any(|(k, _)| *k == kind);
                 if open.contains(&(endpoint.id, kind)) && !holds {
-                    let why = recovery(kind);
+                    let why = if rules.watches(kind) {
+                        recovery(kind)
+                    } else {
+                        "the rule was switched off"
+                    };
                     changes.extend(self.resolve(endpoint, kind, why).await?);
                 }
             }
+        }
+        // A deleted endpoint's alerts end with it (quietly: there is nothing left to fix).
+        let live: HashSet<Uuid> = endpoints.iter().map(|e| e.id).collect();
+        if open.iter().any(|(id, _)| !live.contains(id)) {
+            db::alerts::resolve_deleted(&self.pool).await?;
         }
         for change in &changes {
             self.notifier.tell(change, &rules_of(&endpoints, change)).await;

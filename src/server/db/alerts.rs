@@ -205,6 +205,18 @@ pub async fn resolve(
     .await
 }
 
+/// Ends the open alerts of deleted endpoints.
+pub async fn resolve_deleted(pool: &PgPool) -> sqlx::Result<()> {
+    sqlx::query(
+        r#"UPDATE alerts a SET resolved_at = now(), resolution = 'the endpoint was deleted'
+           FROM endpoints e
+           WHERE e.id = a.endpoint_id AND e.deleted_at IS NOT NULL AND a.resolved_at IS NULL"#,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// The (endpoint, kind) of every open alert.
 pub async fn open_keys(pool: &PgPool) -> sqlx::Result<Vec<(Uuid, String)>> {
     sqlx::query_as("SELECT endpoint_id, kind FROM alerts WHERE resolved_at IS NULL")

@@ -162,7 +162,7 @@ pub struct StreamQuery {
 /// Server-Sent Events: each new event as it is committed, in commit order, as `id: evt_…` and
 /// `data: <the envelope webhooks receive>`. Reconnect with `Last-Event-ID` (browsers'
 /// EventSource does it by itself) to resume exactly after the last event received: nothing is
-/// missed and nothing comes twice. Without it the stream starts now. A client that leaves 256
+/// missed and nothing comes twice. Without it the stream starts now. A client that leaves 64
 /// events unread for the stall limit (`--stream-stall-secs`, 10 s) gets a last `event: end`
 /// saying so, and the stream closes; so it does when Herald shuts down. Needs the `read`
 /// scope.

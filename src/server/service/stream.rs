@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
 /// Events waiting for a client to read them, at most.
-pub const BUFFER: usize = 256;
+pub const BUFFER: usize = 64;
 /// Events read from PostgreSQL at a time.
 const PAGE: i64 = 256;
 /// How often a stream looks for events with no signal from this process (events published by

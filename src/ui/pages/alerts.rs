@@ -5,7 +5,6 @@
 use crate::api::alerts::{SaveAlertRules, get_alert_rules, list_alerts};
 use crate::domain::alert::{AlertRulesForm, AlertView};
 use crate::ui::components::alert::ErrorAlert;
-use crate::ui::components::form::FormError;
 use crate::ui::components::time::LocalTime;
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -69,7 +68,7 @@ pub fn AlertRulesSection(id: Uuid) -> impl IntoView {
         <section class="mt-6 max-w-3xl rounded-xl bg-white p-6 shadow-sm ring-1 ring-slate-200" aria-labelledby="alert-rules">
             <h2 id="alert-rules" class="font-semibold">"Alert rules"</h2>
             <p class="mb-3 text-sm text-slate-600">"Herald tells you (portal banner, audit log, operational webhooks, email) when a rule starts holding, and again when it recovers."</p>
-            <FormError />
+            <RulesError />
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match rules.await {
@@ -82,10 +81,47 @@ pub fn AlertRulesSection(id: Uuid) -> impl IntoView {
     }
 }
 
+/// After a post without the wasm that was refused: which fields, in Herald's own words (the
+/// address carries the error, and anyone can write an address, so only field names are read
+/// from it).
+#[component]
+fn RulesError() -> impl IntoView {
+    use crate::error::AppError;
+    use leptos::server_fn::error::ServerFnUrlError;
+    let encoded = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("__err"))?;
+    let AppError::Validation(fields) = ServerFnUrlError::<AppError>::decode_err(&encoded) else {
+        return None;
+    };
+    let lines: Vec<String> = fields
+        .iter()
+        .filter_map(|f| field_rule(&f.field))
+        .map(|(label, rule)| format!("{label}: {rule}"))
+        .collect();
+    (!lines.is_empty()).then(|| view! {
+        <div role="alert" class="mb-3 rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">
+            <p>"Nothing was saved. Check:"</p>
+            <ul class="list-disc pl-5">{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+        </div>
+    })
+}
+
+/// A rules field's label and what it takes.
+fn field_rule(field: &str) -> Option<(&'static str, &'static str)> {
+    Some(match field {
+        "min_success_rate" => ("Alert below success rate (%)", "a percentage from 0 to 100, or empty"),
+        "max_p95_ms" => ("Alert above p95 response time (ms)", "from 100 to 9999, or empty"),
+        "window_minutes" => ("Over the last (minutes)", "from 5 to 1440"),
+        "min_attempts" => ("With at least (attempts)", "from 1 to 1000000"),
+        "email_to" => ("Email", "at most 20 addresses like ops@example.com"),
+        _ => return None,
+    })
+}
+
 #[component]
 fn RulesForm(id: Uuid, form: AlertRulesForm) -> impl IntoView {
     let save = ServerAction::<SaveAlertRules>::new();
-    let field = |name: &'static str, label: &'static str, value: String, hint: &'static str| {
+    let field = |name: &'static str, value: String, hint: &'static str| {
+        let label = field_rule(name).map_or(name, |(label, _)| label);
         view! {
             <label class="block">
                 <span class="text-sm font-medium text-slate-700">{label}</span>
@@ -100,12 +136,12 @@ fn RulesForm(id: Uuid, form: AlertRulesForm) -> impl IntoView {
             <label class="flex items-center gap-2 text-sm"><input type="checkbox" name="on_exhausted" value="on" checked=form.on_exhausted />"When a delivery fails every automatic attempt"</label>
             <label class="flex items-center gap-2 text-sm"><input type="checkbox" name="on_disabled" value="on" checked=form.on_disabled />"While the endpoint is disabled"</label>
             <div class="grid gap-3 sm:grid-cols-2">
-                {field("min_success_rate", "Alert below success rate (%)", form.min_success_rate, "empty: off")}
-                {field("max_p95_ms", "Alert above p95 response time (ms)", form.max_p95_ms, "100 to 9999; empty: off")}
-                {field("window_minutes", "Over the last (minutes)", form.window_minutes, "5 to 1440")}
-                {field("min_attempts", "With at least (attempts)", form.min_attempts, "fewer prove nothing")}
+                {field("min_success_rate", form.min_success_rate, "empty: off")}
+                {field("max_p95_ms", form.max_p95_ms, "100 to 9999; empty: off")}
+                {field("window_minutes", form.window_minutes, "5 to 1440")}
+                {field("min_attempts", form.min_attempts, "fewer prove nothing")}
             </div>
-            {field("email_to", "Email", form.email_to, "addresses separated by commas; empty: every admin and owner")}
+            {field("email_to", form.email_to, "addresses separated by commas; empty: every admin and owner")}
             <button type="submit" class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500">"Save alert rules"</button>
         </ActionForm>
     }

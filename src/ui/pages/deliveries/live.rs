@@ -234,6 +234,14 @@ impl Log {
         let _ = source
             .add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
         on_change.forget();
+        // Marks the log as listening (what an end-to-end test waits for before it publishes).
+        let on_open = Closure::<dyn Fn()>::new(move || {
+            if let Some(root) = self.root.get_untracked() {
+                let _ = root.set_attribute("data-push", "open");
+            }
+        });
+        let _ = source.add_event_listener_with_callback("open", on_open.as_ref().unchecked_ref());
+        on_open.forget();
     }
 
     /// Back and Forward between views shown here change the view, not the page.
