@@ -3,8 +3,8 @@
 //! interactive parts of each page are islands that hydrate on their own.
 
 use crate::ui::layout::AdminLayout;
-use crate::ui::pages::api_keys::ApiKeysPage;
 use crate::ui::pages::alerts::AlertsPage;
+use crate::ui::pages::api_keys::ApiKeysPage;
 use crate::ui::pages::audit::AuditPage;
 use crate::ui::pages::deliveries::DeliveriesPage;
 use crate::ui::pages::delivery_detail::DeliveryDetailPage;

@@ -143,7 +143,11 @@ impl AlertRules {
         let ranges = [
             ("window_minutes", self.window_minutes, WINDOW_MINUTES),
             ("min_attempts", self.min_attempts, MIN_ATTEMPTS),
-            ("max_p95_ms", self.max_p95_ms.unwrap_or(*P95_MS.start()), P95_MS),
+            (
+                "max_p95_ms",
+                self.max_p95_ms.unwrap_or(*P95_MS.start()),
+                P95_MS,
+            ),
         ];
         for (field, value, range) in ranges {
             if !range.contains(&value) {
@@ -181,7 +185,10 @@ impl AlertRulesForm {
         Self {
             on_exhausted: rules.on_exhausted,
             on_disabled: rules.on_disabled,
-            min_success_rate: rules.min_success_rate.map(|r| r.to_string()).unwrap_or_default(),
+            min_success_rate: rules
+                .min_success_rate
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
             window_minutes: rules.window_minutes.to_string(),
             min_attempts: rules.min_attempts.to_string(),
             max_p95_ms: rules.max_p95_ms.map(|n| n.to_string()).unwrap_or_default(),
@@ -204,7 +211,15 @@ impl AlertRulesForm {
             }
             parsed
         };
-        let whole = |n: Option<f64>| n.map(|n| if n.fract() == 0.0 && n >= 0.0 && n <= f64::from(u32::MAX) { n as u32 } else { u32::MAX });
+        let whole = |n: Option<f64>| {
+            n.map(|n| {
+                if n.fract() == 0.0 && n >= 0.0 && n <= f64::from(u32::MAX) {
+                    n as u32
+                } else {
+                    u32::MAX
+                }
+            })
+        };
         let min_success_rate = number("min_success_rate", &self.min_success_rate);
         let window = whole(number("window_minutes", &self.window_minutes));
         let attempts = whole(number("min_attempts", &self.min_attempts));
@@ -352,9 +367,8 @@ pub fn holding(rules: &AlertRules, facts: &EndpointFacts) -> Vec<(AlertKind, Str
         } else {
             format!("up to {p95} ms")
         };
-        let what = format!(
-            "p95 response time {shown} over the last {minutes} min, above {ceiling} ms"
-        );
+        let what =
+            format!("p95 response time {shown} over the last {minutes} min, above {ceiling} ms");
         held.push((AlertKind::Latency, what));
     }
     held
@@ -406,7 +420,10 @@ mod tests {
         assert!(held[0].1.contains("success rate 90.5 %"), "{}", held[0].1);
         assert!(held[0].1.contains("19 of 21"), "{}", held[0].1);
         let at_floor = window(95, 5, 40);
-        assert!(kinds(&rules, &healthy(&at_floor)).is_empty(), "95 % is not below 95 %");
+        assert!(
+            kinds(&rules, &healthy(&at_floor)).is_empty(),
+            "95 % is not below 95 %"
+        );
         let off = AlertRules {
             min_success_rate: None,
             ..rules
@@ -461,10 +478,23 @@ mod tests {
         let fields: Vec<String> = bad.problems().into_iter().map(|p| p.field).collect();
         assert_eq!(
             fields,
-            ["min_success_rate", "window_minutes", "min_attempts", "max_p95_ms", "email_to"]
+            [
+                "min_success_rate",
+                "window_minutes",
+                "min_attempts",
+                "max_p95_ms",
+                "email_to"
+            ]
         );
         assert!(AlertRules::default().problems().is_empty());
-        for address in ["a@b", "@example.com", "a@b@c.com", "a\0@b.com", "<a@b.com>", "a@.com"] {
+        for address in [
+            "a@b",
+            "@example.com",
+            "a@b@c.com",
+            "a\0@b.com",
+            "<a@b.com>",
+            "a@.com",
+        ] {
             assert!(email_problem(address).is_some(), "{address:?}");
         }
         assert_eq!(email_problem("ops+herald@mail.example.com"), None);
@@ -494,7 +524,12 @@ mod tests {
             window_minutes: "2.5".into(),
             ..AlertRulesForm::of(&AlertRules::default())
         };
-        let fields: Vec<String> = bad.parse().unwrap_err().into_iter().map(|p| p.field).collect();
+        let fields: Vec<String> = bad
+            .parse()
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
         assert_eq!(fields, ["min_success_rate", "window_minutes"]);
     }
 

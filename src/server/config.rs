@@ -123,7 +123,11 @@ pub struct ServeArgs {
     pub smtp_url: Option<String>,
 
     /// The sender of alert emails.
-    #[arg(long, env = "HERALD_SMTP_FROM", default_value = "Herald <herald@localhost>")]
+    #[arg(
+        long,
+        env = "HERALD_SMTP_FROM",
+        default_value = "Herald <herald@localhost>"
+    )]
     pub smtp_from: String,
 
     /// How often alert rules are checked, in seconds.

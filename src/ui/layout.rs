@@ -2,9 +2,9 @@
 
 use crate::api::auth::{Logout, SignOutOthers, whoami};
 use crate::domain::role::Role;
-use crate::ui::pages::alerts::AlertBanner;
 use crate::domain::user::CurrentUser;
 use crate::error::AppError;
+use crate::ui::pages::alerts::AlertBanner;
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_location;

@@ -117,7 +117,11 @@ fn operational(received: &[herald::tools::receiver::Received]) -> Vec<(String, V
             let body: Value = serde_json::from_str(&r.body).unwrap();
             let kind = body["type"].as_str()?.to_string();
             herald::domain::alert::is_operational(&kind).then(|| {
-                assert_eq!(r.standard_signature_valid, Some(true), "signed like any other");
+                assert_eq!(
+                    r.standard_signature_valid,
+                    Some(true),
+                    "signed like any other"
+                );
                 (kind, body["data"].clone())
             })
         })
@@ -157,8 +161,15 @@ async fn a_failing_endpoint_fires_once_and_recovers_once_by_webhook_audit_and_em
     drain(&dispatcher).await;
     let fired = check.check().await.unwrap();
     assert_eq!(kinds(&fired), [(AlertKind::SuccessRate, true)]);
-    assert!(fired[0].summary.contains("0 of 3 attempts succeeded"), "{}", fired[0].summary);
-    assert!(check.check().await.unwrap().is_empty(), "fires once, however long it holds");
+    assert!(
+        fired[0].summary.contains("0 of 3 attempts succeeded"),
+        "{}",
+        fired[0].summary
+    );
+    assert!(
+        check.check().await.unwrap().is_empty(),
+        "fires once, however long it holds"
+    );
 
     let listed = app.get_json("/api/v1/alerts", &key).await;
     assert_eq!(listed["data"].as_array().unwrap().len(), 1);
@@ -185,10 +196,26 @@ async fn a_failing_endpoint_fires_once_and_recovers_once_by_webhook_audit_and_em
 
     let mails = mails.lock().unwrap().clone();
     assert_eq!(mails.len(), 2, "{mails:?}");
-    assert!(mails[0].contains("RCPT TO:<oncall@test.dev>"), "{}", mails[0]);
-    assert!(mails[0].contains("Subject: [Herald] Low success rate: Billing"), "{}", mails[0]);
-    assert!(mails[0].contains("0 of 3 attempts succeeded"), "{}", mails[0]);
-    assert!(mails[1].contains("Subject: [Herald] Recovered (Low success rate): Billing"), "{}", mails[1]);
+    assert!(
+        mails[0].contains("RCPT TO:<oncall@test.dev>"),
+        "{}",
+        mails[0]
+    );
+    assert!(
+        mails[0].contains("Subject: [Herald] Low success rate: Billing"),
+        "{}",
+        mails[0]
+    );
+    assert!(
+        mails[0].contains("0 of 3 attempts succeeded"),
+        "{}",
+        mails[0]
+    );
+    assert!(
+        mails[1].contains("Subject: [Herald] Recovered (Low success rate): Billing"),
+        "{}",
+        mails[1]
+    );
 
     let audited: Vec<String> = sqlx::query_scalar(
         "SELECT action FROM audit_log WHERE action LIKE 'alert.%' ORDER BY created_at, id",
@@ -231,11 +258,20 @@ async fn exhausted_retries_and_a_disabled_endpoint_fire_and_recover_from_its_sta
     drain(&dispatcher).await;
     let fired = check.check().await.unwrap();
     assert_eq!(kinds(&fired), [(AlertKind::Disabled, true)]);
-    assert!(fired[0].summary.contains("410 Gone"), "{}", fired[0].summary);
+    assert!(
+        fired[0].summary.contains("410 Gone"),
+        "{}",
+        fired[0].summary
+    );
 
     // An admin enables it again, and it answers.
     let enabled = app
-        .send_json(Method::PATCH, &format!("/api/v1/webhooks/{id}"), &key, &json!({ "enabled": true }))
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/webhooks/{id}"),
+            &key,
+            &json!({ "enabled": true }),
+        )
         .await;
     assert_eq!(enabled.status(), StatusCode::OK);
     hooks.set_mode(status_mode(200));
@@ -243,14 +279,23 @@ async fn exhausted_retries_and_a_disabled_endpoint_fire_and_recover_from_its_sta
     drain(&dispatcher).await;
     let mut recovered = kinds(&check.check().await.unwrap());
     recovered.sort();
-    assert_eq!(recovered, [(AlertKind::Exhausted, false), (AlertKind::Disabled, false)]);
+    assert_eq!(
+        recovered,
+        [(AlertKind::Exhausted, false), (AlertKind::Disabled, false)]
+    );
 }
 
 #[sqlx::test]
 async fn alert_rules_over_rest_take_defaults_and_refuse_what_is_wrong_by_field(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let manage = db::api_keys::create(&pool, "ops", &Scope::ALL, None).await.unwrap().1;
-    let read = db::api_keys::create(&pool, "reader", &[Scope::Read], None).await.unwrap().1;
+    let manage = db::api_keys::create(&pool, "ops", &Scope::ALL, None)
+        .await
+        .unwrap()
+        .1;
+    let read = db::api_keys::create(&pool, "reader", &[Scope::Read], None)
+        .await
+        .unwrap()
+        .1;
     let id = endpoint(&pool, "https://hooks.example.com/in").await;
     let path = format!("/api/v1/webhooks/{id}/alert-rules");
     let defaults = app.get_json(&path, &read).await;
@@ -263,7 +308,12 @@ async fn alert_rules_over_rest_take_defaults_and_refuse_what_is_wrong_by_field(p
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
     let saved = app
-        .send_json(Method::PUT, &path, &manage, &json!({ "on_disabled": false, "email_to": ["ops@example.com"] }))
+        .send_json(
+            Method::PUT,
+            &path,
+            &manage,
+            &json!({ "on_disabled": false, "email_to": ["ops@example.com"] }),
+        )
         .await;
     assert_eq!(saved.status(), StatusCode::OK);
     let now = app.get_json(&path, &read).await;
@@ -271,16 +321,31 @@ async fn alert_rules_over_rest_take_defaults_and_refuse_what_is_wrong_by_field(p
     assert_eq!(now["email_to"], json!(["ops@example.com"]));
     assert_eq!(now["window_minutes"], 60, "left out: the default");
 
-    let bad = json!({ "window_minutes": 2, "email_to": ["ops@example.com\r\nBcc: x@evil.example"] });
+    let bad =
+        json!({ "window_minutes": 2, "email_to": ["ops@example.com\r\nBcc: x@evil.example"] });
     let refused = app.send_json(Method::PUT, &path, &manage, &bad).await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = refused.json().await.unwrap();
-    let fields: Vec<&str> = body["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, ["window_minutes", "email_to"]);
-    assert_eq!(app.get_json(&path, &read).await, now, "nothing half-written");
+    assert_eq!(
+        app.get_json(&path, &read).await,
+        now,
+        "nothing half-written"
+    );
 
     let missing = app
-        .send_json(Method::PUT, &format!("/api/v1/webhooks/{}/alert-rules", Uuid::now_v7()), &manage, &json!({}))
+        .send_json(
+            Method::PUT,
+            &format!("/api/v1/webhooks/{}/alert-rules", Uuid::now_v7()),
+            &manage,
+            &json!({}),
+        )
         .await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
@@ -288,16 +353,32 @@ async fn alert_rules_over_rest_take_defaults_and_refuse_what_is_wrong_by_field(p
 #[sqlx::test]
 async fn producers_cannot_publish_or_remove_herald_s_operational_types(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let key = db::api_keys::create(&pool, "ops", &Scope::ALL, None).await.unwrap().1;
+    let key = db::api_keys::create(&pool, "ops", &Scope::ALL, None)
+        .await
+        .unwrap()
+        .1;
     let forged = json!({ "type": "endpoint.disabled", "data": { "endpoint": "billing" } });
-    let refused = app.send_json(Method::POST, "/api/v1/events", &key, &forged).await;
+    let refused = app
+        .send_json(Method::POST, "/api/v1/events", &key, &forged)
+        .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"]["fields"][0]["field"], "type");
     let archive = app
-        .send_json(Method::PATCH, "/api/v1/event-types/endpoint.failing", &key, &json!({ "archived": true }))
+        .send_json(
+            Method::PATCH,
+            "/api/v1/event-types/endpoint.failing",
+            &key,
+            &json!({ "archived": true }),
+        )
         .await;
     assert_eq!(archive.status(), StatusCode::CONFLICT);
-    let delete = app.send(Method::DELETE, "/api/v1/event-types/delivery.exhausted", &key).await;
+    let delete = app
+        .send(
+            Method::DELETE,
+            "/api/v1/event-types/delivery.exhausted",
+            &key,
+        )
+        .await;
     assert_eq!(delete.status(), StatusCode::CONFLICT);
 }

@@ -39,7 +39,11 @@ pub(crate) fn config() -> DispatchConfig {
     }
 }
 
-pub(crate) fn dispatcher(pool: &PgPool, config: DispatchConfig, allow_loopback: bool) -> Dispatcher {
+pub(crate) fn dispatcher(
+    pool: &PgPool,
+    config: DispatchConfig,
+    allow_loopback: bool,
+) -> Dispatcher {
     let allow = if allow_loopback {
         vec![Cidr::parse("127.0.0.0/8").unwrap()]
     } else {

@@ -15,5 +15,5 @@ mod receiver;
 mod rest_api;
 mod role_table;
 mod schema;
-mod stream;
 mod silent_features;
+mod stream;

@@ -27,7 +27,9 @@ struct Reader {
 impl Reader {
     /// The next event within `wait`: `Ok(None)` when the stream ended, `Err` on timeout.
     async fn next_within(&mut self, wait: Duration) -> Result<Option<Sse>, ()> {
-        tokio::time::timeout(wait, self.next()).await.map_err(|_| ())
+        tokio::time::timeout(wait, self.next())
+            .await
+            .map_err(|_| ())
     }
 
     /// The next event (10 s at most, then the test fails); `None` when the stream ended.
@@ -89,7 +91,7 @@ async fn open(app: &TestApp, key: &str, query: &str, last: Option<&str>) -> Read
     }
 }
 
-async fn key(pool: &PgPool, scopes: &[Scope]) -> String {
+async fn key_with(pool: &PgPool, scopes: &[Scope]) -> String {
     db::api_keys::create(pool, "streamer", scopes, None)
         .await
         .unwrap()
@@ -116,7 +118,7 @@ async fn a_client_that_reconnects_with_last_event_id_misses_nothing_and_gets_not
     pool: PgPool,
 ) {
     let app = spawn_app(pool.clone()).await;
-    let key = key(&pool, &Scope::ALL).await;
+    let key = key_with(&pool, &Scope::ALL).await;
     let mut first = open(&app, &key, "", None).await;
     let mut published = Vec::new();
     for n in 0..5 {
@@ -169,7 +171,7 @@ async fn a_client_that_reconnects_with_last_event_id_misses_nothing_and_gets_not
 #[sqlx::test]
 async fn an_event_committed_late_is_neither_skipped_nor_overtaken(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let key = key(&pool, &Scope::ALL).await;
+    let key = key_with(&pool, &Scope::ALL).await;
     let mut stream = open(&app, &key, "", None).await;
     // A publish whose transaction is still open: its id is older than the next event's.
     let mut slow = pool.begin().await.unwrap();
@@ -204,7 +206,7 @@ async fn an_event_committed_late_is_neither_skipped_nor_overtaken(pool: PgPool) 
 #[sqlx::test]
 async fn a_type_filter_streams_only_that_type(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let key = key(&pool, &Scope::ALL).await;
+    let key = key_with(&pool, &Scope::ALL).await;
     let mut stream = open(&app, &key, "?type=payment.succeeded", None).await;
     publish(&app, &key, json!({ "skip": 1 })).await;
     let paid = app
@@ -226,7 +228,7 @@ async fn a_client_that_stops_reading_is_cut_off_with_the_reason_and_publishing_g
     pool: PgPool,
 ) {
     let app = spawn_app(pool.clone()).await;
-    let key = key(&pool, &Scope::ALL).await;
+    let key = key_with(&pool, &Scope::ALL).await;
     let mut stalled = open(&app, &key, "", None).await;
     // Far more than the stream's buffer and both sockets hold, while the client reads nothing:
     // every publish still succeeds.
@@ -268,11 +270,19 @@ async fn a_client_that_stops_reading_is_cut_off_with_the_reason_and_publishing_g
 #[sqlx::test]
 async fn a_stream_that_cannot_start_where_asked_says_why(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let key = key(&pool, &Scope::ALL).await;
+    let key = key_with(&pool, &Scope::ALL).await;
     let cases = [
-        ("", Some("evt_0193a1b2c3d4e5f60718293a4b5c6d7e"), "Last-Event-ID"),
+        (
+            "",
+            Some("evt_0193a1b2c3d4e5f60718293a4b5c6d7e"),
+            "Last-Event-ID",
+        ),
         ("", Some("yesterday"), "Last-Event-ID"),
-        ("?last_event_id=evt_0193a1b2c3d4e5f60718293a4b5c6d7e", None, "Last-Event-ID"),
+        (
+            "?last_event_id=evt_0193a1b2c3d4e5f60718293a4b5c6d7e",
+            None,
+            "Last-Event-ID",
+        ),
         ("?type=no.such_type", None, "type"),
     ];
     for (query, last, field) in cases {
@@ -281,12 +291,21 @@ async fn a_stream_that_cannot_start_where_asked_says_why(pool: PgPool) {
             request = request.header("last-event-id", last);
         }
         let refused = request.send().await.unwrap();
-        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query} {last:?}");
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query} {last:?}"
+        );
         let body: Value = refused.json().await.unwrap();
-        assert_eq!(body["error"]["fields"][0]["field"], field, "{query} {last:?}");
+        assert_eq!(
+            body["error"]["fields"][0]["field"], field,
+            "{query} {last:?}"
+        );
     }
-    let publisher = key(&pool, &[Scope::Publish]).await;
-    let refused = app.send(Method::GET, "/api/v1/events/stream", &publisher).await;
+    let publisher = key_with(&pool, &[Scope::Publish]).await;
+    let refused = app
+        .send(Method::GET, "/api/v1/events/stream", &publisher)
+        .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
 
@@ -308,7 +327,7 @@ async fn open_streams_end_when_herald_shuts_down_so_the_shutdown_does_not_wait(p
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),
     };
-    let key = key(&pool, &Scope::ALL).await;
+    let key = key_with(&pool, &Scope::ALL).await;
     let mut stream = open(&app, &key, "", None).await;
     stop.send(true).unwrap();
     let last = stream.next_event().await.unwrap();
@@ -357,7 +376,7 @@ async fn the_live_log_is_told_of_new_deliveries_and_only_admins_may_listen(pool:
         response,
         pending: String::new(),
     };
-    let key = key(&pool, &Scope::ALL).await;
+    let key = key_with(&pool, &Scope::ALL).await;
     sqlx::query(
         "INSERT INTO endpoints (id, name, url, secret_encrypted) VALUES ($1, 'Live', 'https://hooks.example.com/in', '\\x00')",
     )

@@ -101,7 +101,9 @@ impl AlertCheck {
             db::alerts::resolve_deleted(&self.pool).await?;
         }
         for change in &changes {
-            self.notifier.tell(change, &rules_of(&endpoints, change)).await;
+            self.notifier
+                .tell(change, &rules_of(&endpoints, change))
+                .await;
         }
         Ok(changes)
     }
@@ -148,7 +150,8 @@ impl AlertCheck {
         kind: AlertKind,
         summary: &str,
     ) -> sqlx::Result<()> {
-        let details = serde_json::json!({ "name": endpoint.name, "rule": kind.as_str(), "summary": summary });
+        let details =
+            serde_json::json!({ "name": endpoint.name, "rule": kind.as_str(), "summary": summary });
         record(
             tx,
             &Actor::herald(),

@@ -43,8 +43,7 @@ impl Notifier {
                 return;
             }
         };
-        if let Err(err) = publish(&self.pool, PublishRequest::operational(event_type, &raw)).await
-        {
+        if let Err(err) = publish(&self.pool, PublishRequest::operational(event_type, &raw)).await {
             tracing::error!(error = %err, event_type, "publishing an alert's event failed");
         }
     }

@@ -12,7 +12,8 @@ use crate::error::AppError;
 use crate::server::changes;
 use crate::server::db;
 use crate::server::db::events::StreamCursor;
-use futures_util::Stream;
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt};
 use sqlx::PgPool;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -51,7 +52,7 @@ pub async fn open(
     pool: &PgPool,
     request: StreamRequest<'_>,
     closing: watch::Receiver<bool>,
-) -> Result<impl Stream<Item = StreamItem> + use<>, AppError> {
+) -> Result<BoxStream<'static, StreamItem>, AppError> {
     let cursor = start(pool, request.after).await?;
     if let Some(name) = &request.event_type
         && db::event_types::publish_rules(pool, name).await?.is_none()
@@ -76,7 +77,7 @@ pub async fn open(
             let _ = last_word.send(StreamItem::End { reason });
         }
     });
-    Ok(items(received, farewell))
+    Ok(items(received, farewell).boxed())
 }
 
 async fn start(pool: &PgPool, after: Option<&str>) -> Result<StreamCursor, AppError> {

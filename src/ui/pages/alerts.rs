@@ -86,6 +86,18 @@ pub fn AlertRulesSection(id: Uuid) -> impl IntoView {
 /// from it).
 #[component]
 fn RulesError() -> impl IntoView {
+    refused_fields().map(|lines| {
+        view! {
+            <div role="alert" class="mb-3 rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">
+                <p>"Nothing was saved. Check:"</p>
+                <ul class="list-disc pl-5">{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+            </div>
+        }
+    })
+}
+
+/// "Label: what it takes" for each rules field the refused post named.
+fn refused_fields() -> Option<Vec<String>> {
     use crate::error::AppError;
     use leptos::server_fn::error::ServerFnUrlError;
     let encoded = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("__err"))?;
@@ -97,19 +109,20 @@ fn RulesError() -> impl IntoView {
         .filter_map(|f| field_rule(&f.field))
         .map(|(label, rule)| format!("{label}: {rule}"))
         .collect();
-    (!lines.is_empty()).then(|| view! {
-        <div role="alert" class="mb-3 rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">
-            <p>"Nothing was saved. Check:"</p>
-            <ul class="list-disc pl-5">{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
-        </div>
-    })
+    (!lines.is_empty()).then_some(lines)
 }
 
 /// A rules field's label and what it takes.
 fn field_rule(field: &str) -> Option<(&'static str, &'static str)> {
     Some(match field {
-        "min_success_rate" => ("Alert below success rate (%)", "a percentage from 0 to 100, or empty"),
-        "max_p95_ms" => ("Alert above p95 response time (ms)", "from 100 to 9999, or empty"),
+        "min_success_rate" => (
+            "Alert below success rate (%)",
+            "a percentage from 0 to 100, or empty",
+        ),
+        "max_p95_ms" => (
+            "Alert above p95 response time (ms)",
+            "from 100 to 9999, or empty",
+        ),
         "window_minutes" => ("Over the last (minutes)", "from 5 to 1440"),
         "min_attempts" => ("With at least (attempts)", "from 1 to 1000000"),
         "email_to" => ("Email", "at most 20 addresses like ops@example.com"),

@@ -1,5 +1,5 @@
-pub mod api_keys;
 pub mod alerts;
+pub mod api_keys;
 pub mod audit;
 pub mod deliveries;
 pub mod delivery_detail;

@@ -231,8 +231,8 @@ impl Log {
             return;
         };
         let on_change = Closure::<dyn Fn()>::new(move || self.on_pushed_change());
-        let _ = source
-            .add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
+        let _ =
+            source.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
         on_change.forget();
         // Marks the log as listening (what an end-to-end test waits for before it publishes).
         let on_open = Closure::<dyn Fn()>::new(move || {
