@@ -7,7 +7,8 @@
 #      deliveries/s is what got settled;
 #   3. Herald end to end: wrk POSTs one event per request over REST, each fanned out to 5
 #      endpoints on that nginx; deliveries/s is every delivery settled, over the time from the
-#      first publish to the last settlement.
+#      first publish to the last settlement;
+#   4. the same with POST /api/v1/events/batch, 100 events per request.
 # Prints each figure and Herald's share of the lower ceiling. Needs the release build
 # (cargo leptos build --release) and wrk, nginx and pgbench (apt: wrk nginx-light
 # postgresql-contrib; installed here when missing).
@@ -94,6 +95,20 @@ attempts="$(sql "SELECT count(*) FROM delivery_attempts")"
 unsettled="$(sql "SELECT count(*) FROM deliveries WHERE status <> 'succeeded'")"
 e2e="$(awk -v n="$settled" -v a="$start" -v b="$end" 'BEGIN {printf "%d", n / (b - a)}')"
 echo "herald: ingest $ingest events/s; $settled deliveries settled ($attempts attempts recorded, $unsettled not succeeded) = $e2e deliveries/s end to end; resident memory $((rss_kb / 1024)) MB"
+
+echo "== 4. Herald with batches (wrk -c $connections, 100 events per POST /api/v1/events/batch, ${duration}s)"
+sql "TRUNCATE events, deliveries, delivery_attempts, endpoint_health_hourly, idempotency_keys"
+start="$(date +%s.%N)"
+batches="$(HERALD_API_KEY="$key" wrk -t2 -c"$connections" -d"${duration}s" -s scripts/ceiling/batch.lua "http://$listen/api/v1/events/batch" | awk '/Requests\/sec/ {printf "%.1f", $2}')"
+ingested="$(sql "SELECT count(*) FROM events")"
+for _ in $(seq 3000); do
+  [ "$(sql "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'retrying')")" = 0 ] && break
+  sleep 0.1
+done
+end="$(date +%s.%N)"
+settled="$(sql "SELECT count(*) FROM deliveries WHERE status = 'succeeded'")"
+batch_e2e="$(awk -v n="$settled" -v a="$start" -v b="$end" 'BEGIN {printf "%d", n / (b - a)}')"
+echo "herald (batches): $batches batches/s = $(awk -v b="$batches" 'BEGIN {printf "%d", b * 100}') events/s ingested ($ingested events in ${duration}s); $settled deliveries settled = $batch_e2e deliveries/s end to end"
 
 lower=$(( receiver < db_deliveries ? receiver : db_deliveries ))
 awk -v e="$e2e" -v l="$lower" 'BEGIN {printf "share: Herald delivers %.0f %% of the lower ceiling (%d deliveries/s)\n", 100 * e / l, l}'

@@ -14,7 +14,7 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// An event to publish.
@@ -90,6 +90,80 @@ pub async fn publish(
         StatusCode::OK
     };
     Ok((status, Json(published)).into_response())
+}
+
+/// Up to 1,000 events to publish together.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"events": [{"type": "user.created", "data": {"user_id": "usr_123"}, "idempotency_key": "signup-usr_123"}, {"type": "user.created", "data": {"user_id": "usr_124"}}]}))]
+pub struct BatchBody<'a> {
+    #[serde(borrow)]
+    #[schema(min_items = 1, max_items = 1000)]
+    events: Vec<PublishBody<'a>>,
+}
+
+/// The events of a batch, in the order sent.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BatchPublished {
+    data: Vec<Published>,
+}
+
+/// Publish events in a batch
+///
+/// Up to 1,000 events in one request and one transaction: cheaper than one request each. All
+/// or nothing: an event that breaks a rule refuses the batch with 422, naming it
+/// (`events[3].type`), and nothing is stored. An event whose idempotency key was seen before
+/// comes back as the earlier event. 201 when the batch stored at least one new event, 200
+/// when every event had been published before. The body is held to `--max-payload-bytes`, as
+/// a single event is. Needs the `publish` scope.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/batch",
+    tag = "events",
+    request_body = BatchBody,
+    responses(
+        (status = 201, description = "Published (in the order sent)", body = BatchPublished),
+        (status = 200, description = "Every event had been published before", body = BatchPublished),
+        (status = 400, description = "Not JSON of this shape", body = ErrorBody),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 403, description = "The key lacks the publish scope", body = ErrorBody),
+        (status = 413, description = "Over --max-payload-bytes", body = ErrorBody),
+        (status = 422, description = "An event breaks a rule (`events[i].field`), or the batch is empty or too long; nothing was stored", body = ErrorBody),
+    ),
+)]
+pub async fn publish_batch(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    use crate::server::service::batch::{BatchItem, publish_batch};
+    caller.require(Scope::Publish)?;
+    let limit = state.settings.max_payload_bytes;
+    let body = body.map_err(|_| AppError::PayloadTooLarge(limit))?;
+    if body.len() > limit {
+        return Err(AppError::PayloadTooLarge(limit).into());
+    }
+    let parsed: BatchBody = serde_json::from_slice(&body).map_err(|err| {
+        AppError::BadRequest(format!(
+            "the body must be JSON {{\"events\": [{{\"type\", \"data\", \"idempotency_key\"?}}, …]}}: {err}"
+        ))
+    })?;
+    let items: Vec<BatchItem> = parsed
+        .events
+        .iter()
+        .map(|e| BatchItem {
+            event_type: &e.event_type,
+            data: e.data,
+            idempotency_key: e.idempotency_key.as_deref(),
+        })
+        .collect();
+    let published = publish_batch(&state.pool, &items).await?;
+    let status = if published.iter().any(|p| p.created) {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(BatchPublished { data: published })).into_response())
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -61,6 +61,7 @@ impl utoipa::Modify for BearerAuth {
 fn operations() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(events::publish, events::list))
+        .routes(routes!(events::publish_batch))
         .routes(routes!(events::stream))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::get_rules, alerts::put_rules))

@@ -71,6 +71,6 @@ mod tests {
                 assert!(needs_key, "the document does not ask for the bearer key");
             }
         }
-        assert_eq!(operations, 22, "every REST operation is in the document");
+        assert_eq!(operations, 23, "every REST operation is in the document");
     }
 }

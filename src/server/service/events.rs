@@ -8,6 +8,7 @@ use crate::domain::event::{MAX_NESTING, envelope, nesting_depth};
 use crate::domain::ids::{event_ref, parse_event_ref};
 use crate::error::AppError;
 use crate::server::db;
+use crate::server::db::event_types::PublishRules;
 use crate::server::dispatcher::WAKE_CHANNEL;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -67,10 +68,14 @@ pub struct Published {
     pub uuid: Uuid,
 }
 
-/// The type is in the catalog and not archived, and the data matches its schema if it has one.
-async fn check_catalog(pool: &PgPool, request: &PublishRequest<'_>) -> Result<(), AppError> {
-    let name = request.event_type;
-    if is_operational(name) && !request.herald_own {
+/// The rules a type's events must follow: it is in the catalog, not archived, and not one of
+/// Herald's own operational types (unless Herald publishes it).
+pub(super) async fn type_rules(
+    pool: &PgPool,
+    name: &str,
+    herald_own: bool,
+) -> Result<PublishRules, AppError> {
+    if is_operational(name) && !herald_own {
         return Err(AppError::field(
             "type",
             format!("{name:?} is one of Herald's own operational events; only Herald publishes it"),
@@ -90,30 +95,43 @@ async fn check_catalog(pool: &PgPool, request: &PublishRequest<'_>) -> Result<()
             format!("event type {name:?} is archived: it takes no new events"),
         ));
     }
-    match &rules.schema {
-        Some(schema) => super::event_types::check_data(name, schema, request.data.get()),
-        None => Ok(()),
-    }
+    Ok(rules)
 }
 
-pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Published, AppError> {
-    if nesting_depth(request.data.get()) > MAX_NESTING {
+/// What one event must be whatever its type: data nested no deeper than [`MAX_NESTING`]
+/// that matches the type's schema if it has one, and a usable idempotency key.
+pub(super) fn check_event(
+    name: &str,
+    rules: &PublishRules,
+    data: &RawValue,
+    idempotency_key: Option<&str>,
+) -> Result<(), AppError> {
+    if nesting_depth(data.get()) > MAX_NESTING {
         return Err(AppError::field(
             "data",
             format!("data is nested deeper than {MAX_NESTING} levels"),
         ));
     }
-    check_catalog(pool, &request).await?;
+    if idempotency_key.is_some_and(|key| key.is_empty() || key.len() > 200) {
+        return Err(AppError::field(
+            "idempotency_key",
+            "must be 1 to 200 characters",
+        ));
+    }
+    match &rules.schema {
+        Some(schema) => super::event_types::check_data(name, schema, data.get()),
+        None => Ok(()),
+    }
+}
+
+pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Published, AppError> {
+    let name = request.event_type;
+    let rules = type_rules(pool, name, request.herald_own).await?;
+    check_event(name, &rules, request.data, request.idempotency_key)?;
     let id = Uuid::now_v7();
     let created_at = crate::server::metrics::uuid_time(id).unwrap_or_else(Utc::now);
     let mut tx = pool.begin().await?;
     if let Some(key) = request.idempotency_key {
-        if key.is_empty() || key.len() > 200 {
-            return Err(AppError::field(
-                "idempotency_key",
-                "must be 1 to 200 characters",
-            ));
-        }
         let claimed: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO idempotency_keys (key, event_id) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING event_id",
         )
@@ -190,7 +208,7 @@ struct Earlier {
 }
 
 /// The event an idempotency key already produced.
-async fn existing(pool: &PgPool, key: &str) -> Result<Published, AppError> {
+pub(super) async fn existing(pool: &PgPool, key: &str) -> Result<Published, AppError> {
     let row: Option<Earlier> = sqlx::query_as(
         r#"SELECT e.id, e.type, e.created_at,
                   (SELECT count(*) FROM deliveries d WHERE d.event_id = e.id) AS deliveries

@@ -12,6 +12,7 @@
 pub mod alerts;
 pub mod api_keys;
 pub mod audit;
+pub mod batch;
 pub mod deliveries;
 pub mod endpoints;
 pub mod event_types;

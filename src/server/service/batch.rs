@@ -1,0 +1,220 @@
+//! Publishing up to [`MAX_BATCH`] events at once (`POST /api/v1/events/batch`): one
+//! transaction with one statement per table and one wake-up, instead of one of each per event.
+//! All or nothing: an event that breaks a rule refuses the whole batch, named by its place
+//! (`events[3].type`), and nothing is stored. Idempotency keys work per event, as for single
+//! publishes: an event whose key was seen before comes back as the earlier event.
+
+use super::events::{Published, check_event, existing, type_rules};
+use crate::domain::event::envelope;
+use crate::domain::ids::event_ref;
+use crate::error::{AppError, FieldError};
+use crate::server::db::event_types::PublishRules;
+use crate::server::dispatcher::WAKE_CHANNEL;
+use chrono::Utc;
+use serde_json::value::RawValue;
+use sqlx::PgPool;
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+pub const MAX_BATCH: usize = 1000;
+
+/// One event of a batch, as the producer sent it.
+pub struct BatchItem<'a> {
+    pub event_type: &'a str,
+    pub data: &'a RawValue,
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// An event of the batch ready to store.
+struct Prepared<'a> {
+    item: &'a BatchItem<'a>,
+    id: Uuid,
+    created_at: chrono::DateTime<Utc>,
+}
+
+pub async fn publish_batch(
+    pool: &PgPool,
+    items: &[BatchItem<'_>],
+) -> Result<Vec<Published>, AppError> {
+    check_batch(pool, items).await?;
+    let prepared: Vec<Prepared> = items
+        .iter()
+        .map(|item| {
+            let id = Uuid::now_v7();
+            let created_at = crate::server::metrics::uuid_time(id).unwrap_or_else(Utc::now);
+            Prepared {
+                item,
+                id,
+                created_at,
+            }
+        })
+        .collect();
+    let mut tx = pool.begin().await?;
+    let seen_before = claim_keys(&mut tx, &prepared).await?;
+    let new: Vec<&Prepared> = prepared
+        .iter()
+        .filter(|p| !p.item.idempotency_key.is_some_and(|k| seen_before.contains(k)))
+        .collect();
+    insert_events(&mut tx, &new).await?;
+    let queued = insert_deliveries(&mut tx, &new).await?;
+    if !queued.is_empty() {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(WAKE_CHANNEL)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    crate::server::changes::events_published();
+    if !queued.is_empty() {
+        crate::server::changes::deliveries_changed();
+    }
+    answer(pool, &prepared, &seen_before, &queued).await
+}
+
+/// Every event checked before anything is written; the first problem refuses the batch.
+async fn check_batch(pool: &PgPool, items: &[BatchItem<'_>]) -> Result<(), AppError> {
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return Err(AppError::field(
+            "events",
+            format!("a batch holds 1 to {MAX_BATCH} events"),
+        ));
+    }
+    let mut rules: HashMap<&str, PublishRules> = HashMap::new();
+    let mut keys: HashMap<&str, usize> = HashMap::new();
+    for (index, item) in items.iter().enumerate() {
+        let at = |err: AppError| placed(index, err);
+        if !rules.contains_key(item.event_type) {
+            let found = type_rules(pool, item.event_type, false).await.map_err(at)?;
+            rules.insert(item.event_type, found);
+        }
+        let type_rules = &rules[item.event_type];
+        check_event(item.event_type, type_rules, item.data, item.idempotency_key).map_err(at)?;
+        if let Some(key) = item.idempotency_key
+            && let Some(first) = keys.insert(key, index)
+        {
+            let message = format!("repeats the idempotency key of events[{first}]");
+            return Err(placed(index, AppError::field("idempotency_key", message)));
+        }
+    }
+    Ok(())
+}
+
+/// A field error of one event, named by its place in the batch.
+fn placed(index: usize, err: AppError) -> AppError {
+    match err {
+        AppError::Validation(fields) => AppError::Validation(
+            fields
+                .into_iter()
+                .map(|f| FieldError::new(&format!("events[{index}].{}", f.field), f.message))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Claims the batch's idempotency keys; the keys that were already taken.
+async fn claim_keys(
+    tx: &mut sqlx::PgConnection,
+    prepared: &[Prepared<'_>],
+) -> sqlx::Result<HashSet<String>> {
+    let (keys, ids): (Vec<&str>, Vec<Uuid>) = prepared
+        .iter()
+        .filter_map(|p| Some((p.item.idempotency_key?, p.id)))
+        .unzip();
+    if keys.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let claimed: Vec<String> = sqlx::query_scalar(
+        r#"INSERT INTO idempotency_keys (key, event_id)
+           SELECT * FROM UNNEST($1::text[], $2::uuid[])
+           ON CONFLICT (key) DO NOTHING RETURNING key"#,
+    )
+    .bind(&keys)
+    .bind(&ids)
+    .fetch_all(tx)
+    .await?;
+    let claimed: HashSet<&str> = claimed.iter().map(String::as_str).collect();
+    Ok(keys
+        .into_iter()
+        .filter(|k| !claimed.contains(k))
+        .map(str::to_string)
+        .collect())
+}
+
+async fn insert_events(tx: &mut sqlx::PgConnection, new: &[&Prepared<'_>]) -> sqlx::Result<()> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let bodies: Vec<String> = new
+        .iter()
+        .map(|p| envelope(p.id, p.item.event_type, p.created_at, p.item.data.get()))
+        .collect();
+    sqlx::query(
+        r#"INSERT INTO events (id, type, body, created_at)
+           SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])"#,
+    )
+    .bind(new.iter().map(|p| p.id).collect::<Vec<_>>())
+    .bind(new.iter().map(|p| p.item.event_type).collect::<Vec<_>>())
+    .bind(&bodies)
+    .bind(new.iter().map(|p| p.created_at).collect::<Vec<_>>())
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// One delivery per event and enabled endpoint subscribed to its type (producers' types are
+/// never operational, so "every type" subscriptions take them all); the count per event.
+async fn insert_deliveries(
+    tx: &mut sqlx::PgConnection,
+    new: &[&Prepared<'_>],
+) -> sqlx::Result<HashMap<Uuid, i64>> {
+    if new.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let events: Vec<Uuid> = sqlx::query_scalar(
+        r#"INSERT INTO deliveries (id, event_id, endpoint_id, event_type, status, next_attempt_at, created_at)
+           SELECT herald_uuid_v7(ev.created), ev.id, e.id, ev.type, 'pending', now(), ev.created
+           FROM UNNEST($1::uuid[], $2::text[], $3::timestamptz[]) AS ev(id, type, created)
+           JOIN endpoints e ON e.deleted_at IS NULL AND e.enabled
+                AND (e.event_types = '{}' OR ev.type = ANY (e.event_types))
+           RETURNING event_id"#,
+    )
+    .bind(new.iter().map(|p| p.id).collect::<Vec<_>>())
+    .bind(new.iter().map(|p| p.item.event_type).collect::<Vec<_>>())
+    .bind(new.iter().map(|p| p.created_at).collect::<Vec<_>>())
+    .fetch_all(tx)
+    .await?;
+    let mut counts = HashMap::new();
+    for event in events {
+        *counts.entry(event).or_insert(0) += 1;
+    }
+    Ok(counts)
+}
+
+/// The batch's events in the order sent: the new ones, and the earlier events of keys seen
+/// before.
+async fn answer(
+    pool: &PgPool,
+    prepared: &[Prepared<'_>],
+    seen_before: &HashSet<String>,
+    queued: &HashMap<Uuid, i64>,
+) -> Result<Vec<Published>, AppError> {
+    let mut out = Vec::with_capacity(prepared.len());
+    for p in prepared {
+        if let Some(key) = p.item.idempotency_key.filter(|k| seen_before.contains(*k)) {
+            out.push(existing(pool, key).await?);
+            continue;
+        }
+        let deliveries = queued.get(&p.id).copied().unwrap_or(0);
+        crate::server::metrics::record_publish(u64::try_from(deliveries).unwrap_or(0));
+        out.push(Published {
+            id: event_ref(p.id),
+            event_type: p.item.event_type.to_string(),
+            created_at: p.created_at,
+            deliveries,
+            created: true,
+            uuid: p.id,
+        });
+    }
+    Ok(out)
+}
