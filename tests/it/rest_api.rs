@@ -700,7 +700,12 @@ async fn a_batch_is_published_whole_or_not_at_all(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let key = api_key(&pool).await;
     let earlier = app
-        .send_json(Method::POST, "/api/v1/events", &key, &json!({ "type": "user.created", "data": {}, "idempotency_key": "signup-1" }))
+        .send_json(
+            Method::POST,
+            "/api/v1/events",
+            &key,
+            &json!({ "type": "user.created", "data": {}, "idempotency_key": "signup-1" }),
+        )
         .await;
     let earlier: Value = earlier.json().await.unwrap();
     let events_before = count(&pool, "events").await;
@@ -712,7 +717,9 @@ async fn a_batch_is_published_whole_or_not_at_all(pool: PgPool) {
         { "type": "payment.failed", "data": { "n": 1 } },
         { "type": "no.such_type", "data": { "n": 2 } },
     ] });
-    let refused = app.send_json(Method::POST, "/api/v1/events/batch", &key, &bad).await;
+    let refused = app
+        .send_json(Method::POST, "/api/v1/events/batch", &key, &bad)
+        .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let error: Value = refused.json().await.unwrap();
     assert_eq!(error["error"]["fields"][0]["field"], "events[2].type");
@@ -722,13 +729,34 @@ async fn a_batch_is_published_whole_or_not_at_all(pool: PgPool) {
         { "type": "user.created", "data": {}, "idempotency_key": "k" },
         { "type": "user.created", "data": {}, "idempotency_key": "k" },
     ] });
-    let refused = app.send_json(Method::POST, "/api/v1/events/batch", &key, &repeated).await;
+    let refused = app
+        .send_json(Method::POST, "/api/v1/events/batch", &key, &repeated)
+        .await;
     let error: Value = refused.json().await.unwrap();
-    assert_eq!(error["error"]["fields"][0]["field"], "events[1].idempotency_key");
-    let empty = app.send_json(Method::POST, "/api/v1/events/batch", &key, &json!({ "events": [] })).await;
+    assert_eq!(
+        error["error"]["fields"][0]["field"],
+        "events[1].idempotency_key"
+    );
+    let empty = app
+        .send_json(
+            Method::POST,
+            "/api/v1/events/batch",
+            &key,
+            &json!({ "events": [] }),
+        )
+        .await;
     assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let too_many: Vec<Value> = (0..1001).map(|_| json!({ "type": "user.created", "data": {} })).collect();
-    let refused = app.send_json(Method::POST, "/api/v1/events/batch", &key, &json!({ "events": too_many })).await;
+    let too_many: Vec<Value> = (0..1001)
+        .map(|_| json!({ "type": "user.created", "data": {} }))
+        .collect();
+    let refused = app
+        .send_json(
+            Method::POST,
+            "/api/v1/events/batch",
+            &key,
+            &json!({ "events": too_many }),
+        )
+        .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(count(&pool, "events").await, events_before);
 
@@ -738,21 +766,27 @@ async fn a_batch_is_published_whole_or_not_at_all(pool: PgPool) {
         { "type": "payment.failed", "data": { "n": 1 } },
         { "type": "user.created", "data": { "n": 2 }, "idempotency_key": "signup-1" },
     ] });
-    let published = app.send_json(Method::POST, "/api/v1/events/batch", &key, &good).await;
+    let published = app
+        .send_json(Method::POST, "/api/v1/events/batch", &key, &good)
+        .await;
     assert_eq!(published.status(), StatusCode::CREATED);
     let published: Value = published.json().await.unwrap();
     let data = published["data"].as_array().unwrap();
     let types: Vec<&str> = data.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["user.created", "payment.failed", "user.created"]);
-    let fan_out: Vec<i64> = data.iter().map(|e| e["deliveries"].as_i64().unwrap()).collect();
+    let fan_out: Vec<i64> = data
+        .iter()
+        .map(|e| e["deliveries"].as_i64().unwrap())
+        .collect();
     assert_eq!(fan_out, [1, 2, 1]);
     assert_eq!(data[2]["id"], earlier["id"]);
     assert_eq!(count(&pool, "events").await, events_before + 2);
     assert_eq!(count(&pool, "deliveries").await, deliveries_before + 3);
-    let stored: String = sqlx::query_scalar("SELECT body FROM events WHERE type = 'payment.failed'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let stored: String =
+        sqlx::query_scalar("SELECT body FROM events WHERE type = 'payment.failed'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     let stored: Value = serde_json::from_str(&stored).unwrap();
     assert_eq!(stored["id"], data[1]["id"]);
     assert_eq!(stored["data"], json!({ "n": 1 }));

@@ -53,7 +53,11 @@ pub async fn publish_batch(
     let seen_before = claim_keys(&mut tx, &prepared).await?;
     let new: Vec<&Prepared> = prepared
         .iter()
-        .filter(|p| !p.item.idempotency_key.is_some_and(|k| seen_before.contains(k)))
+        .filter(|p| {
+            !p.item
+                .idempotency_key
+                .is_some_and(|k| seen_before.contains(k))
+        })
         .collect();
     insert_events(&mut tx, &new).await?;
     let queued = insert_deliveries(&mut tx, &new).await?;
