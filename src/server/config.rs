@@ -139,6 +139,11 @@ pub struct ServeArgs {
     #[arg(long, env = "HERALD_STREAM_STALL_SECS", default_value_t = 10)]
     pub stream_stall_secs: u64,
 
+    /// Event streams this process holds open at most; more are refused with 429 (each open
+    /// stream reads PostgreSQL about once a second).
+    #[arg(long, env = "HERALD_MAX_STREAMS", default_value_t = 256)]
+    pub max_streams: usize,
+
     /// Reverse proxies whose `X-Forwarded-For` names the client (comma-separated addresses or
     /// networks, e.g. 127.0.0.1,10.0.0.0/8). Sign-in throttling counts per client address;
     /// behind a proxy that is not listed here, every user shares the proxy's address.

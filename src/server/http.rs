@@ -168,6 +168,7 @@ fn build_state(
         public: Arc::new(public),
         metrics_token: args.metrics_token.clone(),
         stream_stall_limit: Duration::from_secs(args.stream_stall_secs.max(1)),
+        stream_slots: Arc::new(tokio::sync::Semaphore::new(args.max_streams)),
     };
     Ok(AppState {
         leptos_options,

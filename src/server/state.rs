@@ -33,6 +33,8 @@ pub struct Settings {
     pub metrics_token: Option<String>,
     /// An event stream whose client leaves its buffer full this long is cut off.
     pub stream_stall_limit: Duration,
+    /// One permit per event stream this process may hold open (`--max-streams`).
+    pub stream_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {

@@ -69,6 +69,9 @@ impl TestApp {
 /// How long a test server's event stream waits for a client that reads nothing.
 pub const STREAM_STALL_LIMIT: Duration = Duration::from_secs(2);
 
+/// How many event streams a test server holds open at once.
+pub const MAX_STREAMS: usize = 4;
+
 /// The `/metrics` bearer token of test servers.
 pub const METRICS_TOKEN: &str = "metrics-test-token";
 
@@ -97,6 +100,7 @@ pub fn test_state_at(pool: PgPool, addr: std::net::SocketAddr) -> AppState {
         public: Arc::new(herald::server::origin::PublicOrigin::new(None, addr).unwrap()),
         metrics_token: Some(METRICS_TOKEN.into()),
         stream_stall_limit: STREAM_STALL_LIMIT,
+        stream_slots: Arc::new(tokio::sync::Semaphore::new(MAX_STREAMS)),
     };
     // Never closing: test servers live as long as their test.
     let (keep, closing) = tokio::sync::watch::channel(false);

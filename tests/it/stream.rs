@@ -392,3 +392,36 @@ async fn the_live_log_is_told_of_new_deliveries_and_only_admins_may_listen(pool:
         .unwrap();
     assert_eq!(change.event.as_deref(), Some("change"));
 }
+
+#[sqlx::test]
+async fn a_process_holds_at_most_its_share_of_open_streams(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let key = key_with(&pool, &Scope::ALL).await;
+    let mut open_streams = Vec::new();
+    for _ in 0..MAX_STREAMS {
+        open_streams.push(open(&app, &key, "", None).await);
+    }
+    let refused = app.send(Method::GET, "/api/v1/events/stream", &key).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()["retry-after"], "30");
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many event streams"),
+        "{body}"
+    );
+    // A client that leaves frees its slot.
+    drop(open_streams.pop());
+    let mut answered = StatusCode::TOO_MANY_REQUESTS;
+    for _ in 0..50 {
+        let again = app.send(Method::GET, "/api/v1/events/stream", &key).await;
+        answered = again.status();
+        if answered == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(answered, StatusCode::OK);
+}

@@ -218,6 +218,20 @@ pub async fn list(
     Ok(Json(list))
 }
 
+/// 429: every stream slot of this process is taken.
+fn too_many_streams() -> Response {
+    let body = serde_json::json!({ "error": {
+        "code": "rate_limited",
+        "message": "too many event streams are open on this Herald process; try again later",
+    } });
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("30"),
+    );
+    response
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StreamQuery {
@@ -255,6 +269,7 @@ pub struct StreamQuery {
         (status = 401, description = "No valid API key", body = ErrorBody),
         (status = 403, description = "The key lacks the read scope", body = ErrorBody),
         (status = 422, description = "`Last-Event-ID` is not an event Herald holds, or `type` is not in the catalog", body = ErrorBody),
+        (status = 429, description = "This Herald process holds its most streams open (`--max-streams`); try again later", body = ErrorBody),
     ),
 )]
 pub async fn stream(
@@ -271,10 +286,14 @@ pub async fn stream(
     let header = headers
         .get("last-event-id")
         .map(|v| v.to_str().unwrap_or("not text"));
+    let Ok(slot) = state.settings.stream_slots.clone().try_acquire_owned() else {
+        return Ok(too_many_streams());
+    };
     let request = StreamRequest {
         after: header.or(query.last_event_id.as_deref()),
         event_type: query.event_type,
         stall_limit: state.settings.stream_stall_limit,
+        slot,
     };
     let items = stream::open(&state.pool, request, state.closing.clone()).await?;
     let events = items.map(|item| {

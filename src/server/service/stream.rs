@@ -16,7 +16,7 @@ use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
 use sqlx::PgPool;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
 use uuid::Uuid;
 
 /// Events waiting for a client to read them, at most.
@@ -44,6 +44,8 @@ pub struct StreamRequest<'a> {
     pub event_type: Option<String>,
     /// A client that leaves the buffer full this long is cut off.
     pub stall_limit: Duration,
+    /// This stream's slot among the process's open streams, held while it is open.
+    pub slot: OwnedSemaphorePermit,
 }
 
 /// Opens a stream: checks the request (an unknown cursor or type is an error now, not a
@@ -71,7 +73,9 @@ pub async fn open(
         stall_limit: request.stall_limit,
         events,
     };
+    let slot = request.slot;
     tokio::spawn(async move {
+        let _slot = slot;
         let reason = reader.run(closing).await;
         if let Some(reason) = reason {
             let _ = last_word.send(StreamItem::End { reason });
