@@ -34,6 +34,16 @@ pub struct PublishBody<'a> {
     idempotency_key: Option<String>,
 }
 
+/// The body, if it is within `limit` bytes. Past twice the limit it is not even read (the
+/// router's cap); either way the answer is the same JSON 413.
+fn within_limit(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, AppError> {
+    let body = body.map_err(|_| AppError::PayloadTooLarge(limit))?;
+    if body.len() > limit {
+        return Err(AppError::PayloadTooLarge(limit));
+    }
+    Ok(body)
+}
+
 /// Publish an event
 ///
 /// Herald signs it and delivers it to every enabled webhook endpoint subscribed to its type.
@@ -62,13 +72,7 @@ pub async fn publish(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Publish)?;
-    let limit = state.settings.max_payload_bytes;
-    // Past twice the limit the body is not even read (the router's cap); either way the
-    // answer is the same JSON 413.
-    let body = body.map_err(|_| AppError::PayloadTooLarge(limit))?;
-    if body.len() > limit {
-        return Err(AppError::PayloadTooLarge(limit).into());
-    }
+    let body = within_limit(body, state.settings.max_payload_bytes)?;
     let parsed: PublishBody = serde_json::from_slice(&body).map_err(|err| {
         AppError::BadRequest(format!(
             "the body must be JSON {{\"type\", \"data\", \"idempotency_key\"?}}: {err}"
@@ -138,11 +142,7 @@ pub async fn publish_batch(
 ) -> Result<Response, ApiError> {
     use crate::server::service::batch::{BatchItem, publish_batch};
     caller.require(Scope::Publish)?;
-    let limit = state.settings.max_payload_bytes;
-    let body = body.map_err(|_| AppError::PayloadTooLarge(limit))?;
-    if body.len() > limit {
-        return Err(AppError::PayloadTooLarge(limit).into());
-    }
+    let body = within_limit(body, state.settings.max_payload_bytes)?;
     let parsed: BatchBody = serde_json::from_slice(&body).map_err(|err| {
         AppError::BadRequest(format!(
             "the body must be JSON {{\"events\": [{{\"type\", \"data\", \"idempotency_key\"?}}, …]}}: {err}"

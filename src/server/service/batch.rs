@@ -4,12 +4,11 @@
 //! (`events[3].type`), and nothing is stored. Idempotency keys work per event, as for single
 //! publishes: an event whose key was seen before comes back as the earlier event.
 
-use super::events::{Published, check_event, existing, type_rules};
+use super::events::{Published, check_event, commit_publish, existing, type_rules};
 use crate::domain::event::envelope;
 use crate::domain::ids::event_ref;
 use crate::error::{AppError, FieldError};
 use crate::server::db::event_types::PublishRules;
-use crate::server::dispatcher::WAKE_CHANNEL;
 use chrono::Utc;
 use serde_json::value::RawValue;
 use sqlx::PgPool;
@@ -61,17 +60,7 @@ pub async fn publish_batch(
         .collect();
     insert_events(&mut tx, &new).await?;
     let queued = insert_deliveries(&mut tx, &new).await?;
-    if !queued.is_empty() {
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(WAKE_CHANNEL)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    crate::server::changes::events_published();
-    if !queued.is_empty() {
-        crate::server::changes::deliveries_changed();
-    }
+    commit_publish(tx, !queued.is_empty()).await?;
     answer(pool, &prepared, &seen_before, &queued).await
 }
 

@@ -176,17 +176,7 @@ pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Publi
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    if deliveries > 0 {
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(WAKE_CHANNEL)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    crate::server::changes::events_published();
-    if deliveries > 0 {
-        crate::server::changes::deliveries_changed();
-    }
+    commit_publish(tx, deliveries > 0).await?;
     crate::server::metrics::record_publish(deliveries);
     Ok(Published {
         id: event_ref(id),
@@ -196,6 +186,26 @@ pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Publi
         created: true,
         uuid: id,
     })
+}
+
+/// Commits a publish: with deliveries queued, one wake-up for every dispatcher (NOTIFY is sent
+/// at commit) and word to this process's live log; event streams are told either way.
+pub(super) async fn commit_publish(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    queued: bool,
+) -> sqlx::Result<()> {
+    if queued {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(WAKE_CHANNEL)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    crate::server::changes::events_published();
+    if queued {
+        crate::server::changes::deliveries_changed();
+    }
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
