@@ -172,6 +172,7 @@ fn build_state(
     };
     Ok(AppState {
         leptos_options,
+        publisher: super::service::gather::Gatherer::start(pool.clone()),
         pool,
         settings: Arc::new(settings),
         closing,

@@ -16,6 +16,8 @@ pub struct AppState {
     /// Turns true when the server begins to shut down: open streams end, so the graceful
     /// shutdown need not wait for them.
     pub closing: tokio::sync::watch::Receiver<bool>,
+    /// Single publishes from the REST API go through it: group commit.
+    pub publisher: super::service::gather::Gatherer,
 }
 
 #[derive(Debug)]

@@ -107,6 +107,7 @@ pub fn test_state_at(pool: PgPool, addr: std::net::SocketAddr) -> AppState {
     std::mem::forget(keep);
     AppState {
         leptos_options,
+        publisher: herald::server::service::gather::Gatherer::start(pool.clone()),
         pool,
         settings: Arc::new(settings),
         closing,

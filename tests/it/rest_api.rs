@@ -791,3 +791,68 @@ async fn a_batch_is_published_whole_or_not_at_all(pool: PgPool) {
     assert_eq!(stored["id"], data[1]["id"]);
     assert_eq!(stored["data"], json!({ "n": 1 }));
 }
+
+#[sqlx::test]
+async fn concurrent_publishes_share_commits_and_keep_their_own_answers_and_keys(pool: PgPool) {
+    delivery_fixture(&pool, "All types", "succeeded", Some(200)).await; // subscribed to everything
+    let app = spawn_app(pool.clone()).await;
+    let key = api_key(&pool).await;
+    let events_before = count(&pool, "events").await;
+    let publish = |body: Value| {
+        let (client, url, key) = (app.client.clone(), app.url("/api/v1/events"), key.clone());
+        tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap())
+        })
+    };
+    // 40 at once, each with its own data; and 10 at once with one idempotency key.
+    let distinct: Vec<_> = (0..40)
+        .map(|n| publish(json!({ "type": "user.created", "data": { "n": n } })))
+        .collect();
+    let same_key: Vec<_> = (0..10)
+        .map(|n| {
+            publish(
+                json!({ "type": "user.created", "data": { "try": n }, "idempotency_key": "once" }),
+            )
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for (n, task) in distinct.into_iter().enumerate() {
+        let (status, body) = task.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(body["deliveries"], 1);
+        assert!(ids.insert(body["id"].as_str().unwrap().to_string()));
+        let stored: String = sqlx::query_scalar("SELECT body FROM events WHERE id = $1")
+            .bind(herald::domain::ids::parse_event_ref(body["id"].as_str().unwrap()).unwrap())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let stored: Value = serde_json::from_str(&stored).unwrap();
+        assert_eq!(
+            stored["data"],
+            json!({ "n": n }),
+            "each answer names its own event"
+        );
+    }
+    let mut created = 0;
+    let mut keyed = std::collections::HashSet::new();
+    for task in same_key {
+        let (status, body) = task.await.unwrap();
+        if status == StatusCode::CREATED {
+            created += 1;
+        } else {
+            assert_eq!(status, StatusCode::OK);
+        }
+        keyed.insert(body["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(created, 1, "one event for the key");
+    assert_eq!(keyed.len(), 1, "every answer names that event");
+    assert_eq!(count(&pool, "events").await, events_before + 41);
+}

@@ -6,7 +6,7 @@ use super::error::ApiError;
 use super::error::ErrorBody;
 use crate::domain::scope::Scope;
 use crate::error::AppError;
-use crate::server::service::events::{self as service, EventList, PublishRequest, Published};
+use crate::server::service::events::{self as service, EventList, Published};
 use crate::server::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
@@ -83,11 +83,10 @@ pub async fn publish(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let key = parsed.idempotency_key.or(header_key);
-    let request = PublishRequest {
-        idempotency_key: key.as_deref(),
-        ..PublishRequest::automatic(&parsed.event_type, parsed.data)
-    };
-    let published = service::publish(&state.pool, request).await?;
+    let published = state
+        .publisher
+        .publish(&state.pool, &parsed.event_type, parsed.data, key.as_deref())
+        .await?;
     let status = if published.created {
         StatusCode::CREATED
     } else {

@@ -36,6 +36,14 @@ pub async fn publish_batch(
     items: &[BatchItem<'_>],
 ) -> Result<Vec<Published>, AppError> {
     check_batch(pool, items).await?;
+    write_batch(pool, items).await
+}
+
+/// Writes events already checked, whose idempotency keys differ from each other.
+pub(super) async fn write_batch(
+    pool: &PgPool,
+    items: &[BatchItem<'_>],
+) -> Result<Vec<Published>, AppError> {
     let prepared: Vec<Prepared> = items
         .iter()
         .map(|item| {

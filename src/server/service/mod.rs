@@ -17,6 +17,7 @@ pub mod deliveries;
 pub mod endpoints;
 pub mod event_types;
 pub mod events;
+pub mod gather;
 pub mod stream;
 pub mod users;
 
