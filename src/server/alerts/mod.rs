@@ -61,6 +61,8 @@ impl AlertCheck {
     /// recorded and told).
     pub async fn check(&self) -> anyhow::Result<Vec<Change>> {
         let endpoints = db::alerts::watched(&self.pool).await?;
+        let changed = db::alerts::changed_rules(&self.pool).await?;
+        let rules_of = |id: Uuid| changed.get(&id).cloned().unwrap_or_default();
         let open: HashSet<(Uuid, AlertKind)> = db::alerts::open_keys(&self.pool)
             .await?
             .into_iter()
@@ -69,7 +71,7 @@ impl AlertCheck {
         let now = Utc::now();
         let mut changes = Vec::new();
         for endpoint in &endpoints {
-            let rules = endpoint.rules();
+            let rules = rules_of(endpoint.id);
             let stats = self.window.stats(endpoint.id, rules.window_minutes, now);
             let facts = EndpointFacts {
                 enabled: endpoint.enabled,
@@ -102,7 +104,7 @@ impl AlertCheck {
         }
         for change in &changes {
             self.notifier
-                .tell(change, &rules_of(&endpoints, change))
+                .tell(change, &rules_of(change.endpoint.id))
                 .await;
         }
         Ok(changes)
@@ -172,14 +174,6 @@ fn change(id: Uuid, endpoint: &Watched, kind: AlertKind, summary: &str, fired: b
         fired,
         at: Utc::now(),
     }
-}
-
-fn rules_of(endpoints: &[Watched], change: &Change) -> crate::domain::alert::AlertRules {
-    endpoints
-        .iter()
-        .find(|e| e.id == change.endpoint.id)
-        .map(Watched::rules)
-        .unwrap_or_default()
 }
 
 /// Why a rule stopped holding, as the recovery says it.

@@ -3,6 +3,7 @@
 use crate::domain::alert::{AlertKind, AlertRules};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 #[derive(sqlx::FromRow)]
@@ -82,52 +83,36 @@ pub struct Watched {
     pub disabled_reason: Option<String>,
     /// A delivery failed for good since the last success.
     pub exhausted: bool,
-    #[sqlx(flatten)]
-    rules: RulesColumns,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct RulesColumns {
-    has_rules: bool,
-    on_exhausted: Option<bool>,
-    on_disabled: Option<bool>,
-    min_success_rate: Option<f64>,
-    window_minutes: Option<i32>,
-    min_attempts: Option<i32>,
-    max_p95_ms: Option<i32>,
-    email_to: Option<Vec<String>>,
-}
-
-impl Watched {
-    pub fn rules(&self) -> AlertRules {
-        let r = &self.rules;
-        if !r.has_rules {
-            return AlertRules::default();
-        }
-        AlertRules::from(RulesRow {
-            on_exhausted: r.on_exhausted.unwrap_or(true),
-            on_disabled: r.on_disabled.unwrap_or(true),
-            min_success_rate: r.min_success_rate,
-            window_minutes: r.window_minutes.unwrap_or(60),
-            min_attempts: r.min_attempts.unwrap_or(20),
-            max_p95_ms: r.max_p95_ms,
-            email_to: r.email_to.clone().unwrap_or_default(),
-        })
-    }
-}
-
-/// Every endpoint not deleted, with its rules.
+/// Every endpoint not deleted.
 pub async fn watched(pool: &PgPool) -> sqlx::Result<Vec<Watched>> {
     sqlx::query_as(
-        r#"SELECT e.id, e.name, e.url, e.enabled, e.disabled_reason,
-                  coalesce(e.last_exhausted_at > coalesce(e.last_success_at, '-infinity'), false) AS exhausted,
-                  r.endpoint_id IS NOT NULL AS has_rules, r.on_exhausted, r.on_disabled,
-                  r.min_success_rate, r.window_minutes, r.min_attempts, r.max_p95_ms, r.email_to
-           FROM endpoints e LEFT JOIN alert_rules r ON r.endpoint_id = e.id
-           WHERE e.deleted_at IS NULL"#,
+        r#"SELECT id, name, url, enabled, disabled_reason,
+                  coalesce(last_exhausted_at > coalesce(last_success_at, '-infinity'), false) AS exhausted
+           FROM endpoints WHERE deleted_at IS NULL"#,
     )
     .fetch_all(pool)
     .await
+}
+
+/// The rules admins changed, by endpoint (the others keep the defaults).
+pub async fn changed_rules(pool: &PgPool) -> sqlx::Result<HashMap<Uuid, AlertRules>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        endpoint_id: Uuid,
+        #[sqlx(flatten)]
+        rules: RulesRow,
+    }
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT endpoint_id, {RULE_COLUMNS} FROM alert_rules"
+    ))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.endpoint_id, row.rules.into()))
+        .collect())
 }
 
 /// An alert as listed.
