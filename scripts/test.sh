@@ -11,7 +11,7 @@ herald_db_setup herald_test # #[sqlx::test] creates a fresh database per test fr
 echo "== build (release: server + wasm + css)"
 cargo leptos build --release --precompress
 echo "== unit + integration tests"
-cargo test --release --no-fail-fast --no-default-features --features ssr
+cargo test --release --no-fail-fast --workspace --no-default-features --features ssr
 echo "== REST API against its OpenAPI document (schemathesis, every check)"
 ./scripts/api-contract.sh
 echo "== end-to-end tests (Chromium)"

@@ -9,21 +9,7 @@ mod server_fn_error {
     pub use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 }
 
-/// A field-level validation message, shown next to the form field it names.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: &str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.to_string(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::domain::field::FieldError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {

@@ -8,7 +8,7 @@
 
 pub mod api;
 pub mod app;
-pub mod domain;
+pub use herald_domain as domain;
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -3,9 +3,9 @@
 //! facts the server gathers (the endpoint's state, its recent attempts), so the decision is
 //! testable without a database.
 
-use crate::domain::health::{BUCKET_BOUNDS_MS, BUCKETS, quantile_ms};
-use crate::domain::text::{NO_NUL, has_nul};
-use crate::error::FieldError;
+use crate::health::{BUCKET_BOUNDS_MS, BUCKETS, quantile_ms};
+use crate::text::{NO_NUL, has_nul};
+use crate::field::FieldError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::ops::RangeInclusive;
@@ -299,7 +299,7 @@ pub struct AlertView {
 pub struct WindowStats {
     pub succeeded: u64,
     pub failed: u64,
-    /// Counts per latency bucket (see [`crate::domain::health`]).
+    /// Counts per latency bucket (see [`crate::health`]).
     pub latency: [u64; BUCKETS],
 }
 
@@ -377,7 +377,7 @@ pub fn holding(rules: &AlertRules, facts: &EndpointFacts) -> Vec<(AlertKind, Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::health::bucket_of;
+    use crate::health::bucket_of;
 
     fn window(succeeded: u64, failed: u64, each_ms: u32) -> WindowStats {
         let mut stats = WindowStats {

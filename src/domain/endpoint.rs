@@ -4,7 +4,7 @@
 use super::retry::parse_schedule;
 use super::signing::SignatureScheme;
 use super::webhook::{check_custom_header, is_mask};
-use crate::error::FieldError;
+use crate::field::FieldError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

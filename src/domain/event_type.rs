@@ -3,7 +3,7 @@
 //! optional JSON Schema that published data must match, and an archived flag that refuses new
 //! events of the type while keeping its history.
 
-use crate::error::FieldError;
+use crate::field::FieldError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -137,7 +137,7 @@ pub fn check_custom_header(name: &str, value: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::signing::{secret_from_key, verify_legacy, verify_standard};
+    use crate::signing::{secret_from_key, verify_legacy, verify_standard};
 
     fn secrets() -> Vec<String> {
         vec![secret_from_key(&[1u8; 24]), secret_from_key(&[2u8; 24])]

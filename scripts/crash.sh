@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# At-least-once under a crash, measured: publishes at a steady rate over REST (each event to 5
+# endpoints on an nginx receiver that logs every delivery it gets), kills Herald with kill -9
+# part-way, restarts it at once, and counts from the receiver's log:
+#   lost        deliveries of accepted events that never arrived (must be 0);
+#   duplicated  deliveries that arrived more than once (at-least-once allows them);
+#   settle time from the restart until every delivery is settled.
+# The publisher behaves as producers should: every event has its own Idempotency-Key and is
+# sent again, same key, until Herald answers 2xx.
+# Needs the release build (cargo leptos build --release), nginx (apt: nginx-light; installed
+# here when missing) and python3.
+# Usage: ./scripts/crash.sh   (RATE=500 events/s, DURATION=20 s, KILL_AT=8 s by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+. scripts/db.sh
+rate="${RATE:-500}"
+duration="${DURATION:-20}"
+kill_at="${KILL_AT:-8}"
+herald="$CARGO_TARGET_DIR/release/herald"
+listen=127.0.0.1:3301
+work="$(mktemp -d)"
+
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  sudo_if() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+  sudo_if apt-get install -y -qq nginx-light >/dev/null
+fi
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+sql() { psql "$DATABASE_URL" -Atqc "$1"; }
+now() { date +%s.%N; }
+
+/usr/sbin/nginx -c "$PWD/scripts/crash/nginx.conf" -p "$work" -g "daemon off; pid $work/nginx.pid;" &
+pids+=($!)
+herald_db_setup herald_test
+herald_fresh_db herald_crash
+export DATABASE_URL="$FRESH_DATABASE_URL"
+key="$("$herald" create-api-key --name crash --scope publish,manage | tail -1)"
+serve() {
+  HERALD_DATA_DIR="$work" "$herald" serve --listen "$listen" --no-portal --allow-http \
+    --allow-cidrs 127.0.0.0/8 --retry-schedule 1m >>"$work/herald.log" 2>&1 &
+  herald_pid=$!
+  pids+=($herald_pid)
+  for _ in $(seq 100); do curl -fs "http://$listen/healthz" >/dev/null && return; sleep 0.1; done
+  echo "herald did not start: $(tail -5 "$work/herald.log")" >&2; exit 1
+}
+serve
+for n in 1 2 3 4 5; do
+  curl -fsS -o /dev/null -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+    "http://$listen/api/v1/webhooks" -d "{\"name\":\"Receiver $n\",\"url\":\"http://127.0.0.1:18081/hook/$n\",\"event_types\":[\"user.created\"]}"
+done
+
+echo "== publishing $rate events/s for ${duration}s; kill -9 at ${kill_at}s, restart at once"
+python3 scripts/crash/publisher.py "http://$listen/api/v1/events" "$key" "$rate" "$duration" "$work/accepted" &
+publisher=$!
+sleep "$kill_at"
+in_flight="$(sql "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'retrying')")"
+kill -9 "$herald_pid"
+wait "$herald_pid" 2>/dev/null || true
+killed="$(now)"
+serve
+restarted="$(now)"
+wait "$publisher"
+published="$(now)"
+for _ in $(seq 1200); do
+  [ "$(sql "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'retrying')")" = 0 ] && break
+  sleep 0.1
+done
+settled="$(now)"
+sleep 0.3 # nginx flushes its log every 100 ms
+
+events="$(wc -l <"$work/accepted")"
+expected=$((events * 5))
+cut -d' ' -f1,2 "$work/received.log" | sort >"$work/pairs"
+received="$(wc -l <"$work/pairs")"
+distinct="$(uniq "$work/pairs" | wc -l)"
+# Deliveries of accepted events that reached the receiver (event id, endpoint path).
+arrived="$(uniq "$work/pairs" | awk 'NR == FNR { ok[$1] = 1; next } ($1 in ok) { n++ } END { print n + 0 }' "$work/accepted" -)"
+# When the deliveries that arrived twice arrived the second time: the dead process's leases.
+resent="$(awk '{ k = $1 " " $2; if (k in first) { if ($3 > last) last = $3 } else first[k] = $3 } END { print last + 0 }' "$work/received.log")"
+stored="$(sql "SELECT count(*) FROM deliveries")"
+succeeded="$(sql "SELECT count(*) FROM deliveries WHERE status = 'succeeded'")"
+echo "killed with $in_flight deliveries pending; back up $(awk -v a="$killed" -v b="$restarted" 'BEGIN {printf "%.1f", b - a}')s later"
+echo "events accepted: $events (each once: $(sort -u "$work/accepted" | wc -l) distinct ids); deliveries expected: $expected, stored: $stored, succeeded: $succeeded"
+echo "lost: $((expected - arrived)); duplicated: $((received - distinct)) of $received received ($(awk -v d="$((received - distinct))" -v r="$received" 'BEGIN {printf "%.2f", r ? 100 * d / r : 0}') %)"
+if [ "$resent" != 0 ]; then
+  awk -v k="$killed" -v r="$resent" 'BEGIN {printf "the deliveries the killed process had sent but not recorded went again %.1fs after the kill (when their lease ran out)\n", r - k}'
+fi
+awk -v k="$killed" -v p="$published" -v s="$settled" 'BEGIN {printf "settled: every delivery %.1fs after the kill, %.1fs after the last publish\n", s - k, s - p}'
+[ "$expected" = "$arrived" ] && [ "$stored" = "$expected" ]

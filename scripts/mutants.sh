@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Mutation testing with cargo-mutants: every mutant (a changed operator, a function body
+# replaced by a default value, …) must make a test fail. Prints caught / missed / unviable /
+# timed out, and fails when a missed mutant is not in the allow-list below, each entry of
+# which says why no test can tell that mutant from the real code.
+#
+#   ./scripts/mutants.sh             the domain crate (src/domain) against its unit tests
+#   ./scripts/mutants.sh dispatcher  src/server/dispatcher against the unit and integration
+#                                    tests (needs PostgreSQL; each mutant rebuilds the server
+#                                    crate, so this takes hours on 2 cores)
+#
+# Not part of ./scripts/test.sh (too slow for CI); its last figures are in the README.
+# Installs cargo-mutants (crates.io) when missing. Builds in its own target directory so a run
+# never holds the lock of the main build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+scope="${1:-domain}"
+command -v cargo-mutants >/dev/null || env -u CARGO_TARGET_DIR cargo install --locked cargo-mutants
+export CARGO_TARGET_DIR="$HOME/.cache/herald/mutants-target"
+out="$HOME/.cache/herald/mutants-$scope"
+mkdir -p "$out"
+
+# Missed mutants that are not test gaps: "regex over the mutant's name|why".
+allowed=(
+)
+
+status=0
+case "$scope" in
+  domain)
+    cargo mutants --package herald-domain --output "$out" --timeout 120 || status=$?
+    ;;
+  dispatcher)
+    . scripts/db.sh
+    herald_db_setup herald_test
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/herald_test
+    cargo mutants --package herald --file 'src/server/dispatcher/*.rs' --output "$out" \
+      --timeout 600 --no-default-features --features ssr \
+      -- --lib --test it dispatcher || status=$?
+    ;;
+  *) echo "usage: $0 [domain|dispatcher]" >&2; exit 2 ;;
+esac
+# 0: all caught; 2: some missed; 3: some timed out (a timeout is caught: the test noticed).
+case "$status" in 0 | 2 | 3) ;; *) echo "cargo mutants failed ($status)" >&2; exit "$status" ;; esac
+
+report="$out/mutants.out"
+count() { [ -f "$report/$1.txt" ] && grep -c . "$report/$1.txt" || echo 0; }
+echo "caught $(count caught), missed $(count missed), unviable $(count unviable), timed out $(count timeout)"
+unexplained=0
+while IFS= read -r mutant; do
+  reason=""
+  for entry in "${allowed[@]}"; do
+    if [[ "$mutant" =~ ${entry%%|*} ]]; then reason="${entry#*|}"; break; fi
+  done
+  if [ -n "$reason" ]; then
+    echo "explained: $mutant — $reason"
+  else
+    echo "UNEXPLAINED: $mutant"
+    unexplained=$((unexplained + 1))
+  fi
+done < <([ -f "$report/missed.txt" ] && cat "$report/missed.txt")
+echo "unexplained survivors: $unexplained"
+[ "$unexplained" = 0 ]
