@@ -9,7 +9,8 @@ WITH due AS (
     SELECT max(e.timeout_ms) AS ms FROM endpoints e WHERE e.id IN (SELECT endpoint_id FROM due)
 )
 UPDATE deliveries d
-SET next_attempt_at = now() + make_interval(secs => greatest((SELECT ms FROM longest) / 1000.0, 10) + 15)
+SET next_attempt_at = now() + make_interval(secs => greatest((SELECT ms FROM longest) / 1000.0, 10) + 15),
+    leased_by = 1
 FROM due WHERE d.id = due.id
 RETURNING d.id, d.event_id, d.endpoint_id, d.attempt_count, d.queued_trigger, d.queued_by, d.next_attempt_at;
 
@@ -39,6 +40,6 @@ WITH mine AS (
 UPDATE deliveries d
 SET status = 'succeeded', attempt_count = 1, next_attempt_at = NULL, last_attempt_at = now(),
     last_response_status = 204, last_error_class = NULL, last_duration_ms = 3,
-    queued_trigger = NULL, queued_by = NULL, updated_at = now()
+    queued_trigger = NULL, queued_by = NULL, leased_by = NULL, updated_at = now()
 FROM mine WHERE d.id = mine.id AND d.next_attempt_at = mine.lease;
 COMMIT;

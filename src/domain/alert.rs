@@ -3,9 +3,9 @@
 //! facts the server gathers (the endpoint's state, its recent attempts), so the decision is
 //! testable without a database.
 
+use crate::field::FieldError;
 use crate::health::{BUCKET_BOUNDS_MS, BUCKETS, quantile_ms};
 use crate::text::{NO_NUL, has_nul};
-use crate::field::FieldError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::ops::RangeInclusive;

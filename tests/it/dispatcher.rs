@@ -8,10 +8,11 @@ use herald::domain::signing::secret_from_key;
 use herald::server::crypto::SecretBox;
 use herald::server::db::deliveries::queue_attempt;
 use herald::server::dispatcher::send::Sender;
-use herald::server::dispatcher::{DispatchConfig, Dispatcher, StepOutcome, claim};
+use herald::server::dispatcher::{DispatchConfig, Dispatcher, StepOutcome, claim, owner};
 use herald::server::service::events::{PublishRequest, publish};
 use herald::tools::receiver::{Mode, ModeKind, Receiver};
 use serde_json::value::RawValue;
+use sqlx::Connection;
 use sqlx::PgPool;
 use std::time::Duration;
 use uuid::Uuid;
@@ -356,7 +357,9 @@ async fn a_lease_is_the_longest_timeout_plus_a_margin(pool: PgPool) {
     let defaults = DispatchConfig::default();
     let (timeout, margin) = (defaults.timeout, defaults.lease_margin);
     let now = chrono::Utc::now();
-    let claimed = claim::claim(&pool, 10, timeout, margin).await.unwrap();
+    let claimed = claim::claim(&pool, 10, timeout, margin, None)
+        .await
+        .unwrap();
     let lease = (claimed[0].lease - now).num_milliseconds();
     assert!(
         (14_500..=15_500).contains(&lease),
@@ -373,7 +376,9 @@ async fn a_lease_is_the_longest_timeout_plus_a_margin(pool: PgPool) {
         .await
         .unwrap();
     let now = chrono::Utc::now();
-    let claimed = claim::claim(&pool, 10, timeout, margin).await.unwrap();
+    let claimed = claim::claim(&pool, 10, timeout, margin, None)
+        .await
+        .unwrap();
     let lease = (claimed[0].lease - now).num_milliseconds();
     assert!(
         (34_500..=35_500).contains(&lease),
@@ -381,45 +386,124 @@ async fn a_lease_is_the_longest_timeout_plus_a_margin(pool: PgPool) {
     );
 }
 
-#[sqlx::test]
-async fn a_dead_workers_deliveries_are_sent_when_its_lease_ends(pool: PgPool) {
-    let (receiver, url) = receiver().await;
-    endpoint(&pool, &url).await;
+/// Five deliveries claimed by a process with lease-owner number `owner` that then sends none
+/// of them; the lock of that number is held on `lock` when given (the process is alive).
+async fn claimed_and_abandoned(
+    pool: &PgPool,
+    owner: i32,
+    lock: Option<&mut sqlx::PgConnection>,
+) -> std::time::Instant {
     for n in 0..5 {
-        publish_one(&pool, &format!("{{\"n\":{n}}}")).await;
+        publish_one(pool, &format!("{{\"n\":{n}}}")).await;
     }
-    // A worker claims everything, then dies without sending.
+    if let Some(lock) = lock {
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+            .bind(owner::LOCK_CLASS)
+            .bind(owner)
+            .fetch_one(lock)
+            .await
+            .unwrap();
+        assert!(locked);
+    }
     let config = config();
     let claimed_at = std::time::Instant::now();
-    let claimed = claim::claim(&pool, 100, config.timeout, config.lease_margin)
+    let claimed = claim::claim(pool, 100, config.timeout, config.lease_margin, Some(owner))
         .await
         .unwrap();
     assert_eq!(claimed.len(), 5);
-    let lease = config.timeout + config.lease_margin;
+    claimed_at
+}
 
-    // Another process's dispatcher, running its own loop, sends them once the lease ends.
-    let survivor = dispatcher(&pool, config, true);
+/// Runs a second process's dispatcher loop until the receiver has `count` requests (or the
+/// deadline); returns how long after `since` that was.
+async fn survivor_sends(
+    pool: &PgPool,
+    receiver: &Receiver,
+    count: usize,
+    since: std::time::Instant,
+    deadline: Duration,
+    not_before: Duration,
+) -> Duration {
+    let survivor = dispatcher(pool, config(), true);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(survivor.run(stopped));
-    let deadline = claimed_at + lease + Duration::from_secs(5);
-    while receiver.received().len() < 5 && std::time::Instant::now() < deadline {
+    while receiver.received().len() < count && since.elapsed() < deadline {
         assert!(
-            receiver.received().is_empty() || claimed_at.elapsed() >= lease,
-            "sent while the dead worker's lease still held"
+            receiver.received().is_empty() || since.elapsed() >= not_before,
+            "sent while the owner's lease still held"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let took = claimed_at.elapsed();
+    let took = since.elapsed();
     stop.send(true).unwrap();
     running.await.unwrap().unwrap();
+    took
+}
+
+async fn unsettled(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM deliveries WHERE status <> 'succeeded' OR leased_by IS NOT NULL",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test]
+async fn a_stuck_workers_deliveries_are_sent_when_its_lease_ends(pool: PgPool) {
+    let (receiver, url) = receiver().await;
+    endpoint(&pool, &url).await;
+    // The owner is alive (its lock is held) but sends nothing: only the lease's end frees them.
+    let mut lock = sqlx::PgConnection::connect_with(&pool.connect_options())
+        .await
+        .unwrap();
+    let claimed_at = claimed_and_abandoned(&pool, 7, Some(&mut lock)).await;
+    let lease = config().timeout + config().lease_margin;
+
+    let deadline = lease + Duration::from_secs(5);
+    let took = survivor_sends(&pool, &receiver, 5, claimed_at, deadline, lease).await;
     assert_eq!(receiver.received().len(), 5, "all sent within {took:?}");
     assert!(took >= lease, "not before the lease ended ({took:?})");
-    let open: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE status <> 'succeeded'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!(open, 0);
+    assert_eq!(unsettled(&pool).await, 0);
+}
+
+#[sqlx::test]
+async fn a_crashed_processes_deliveries_are_sent_as_soon_as_another_starts(pool: PgPool) {
+    let (receiver, url) = receiver().await;
+    endpoint(&pool, &url).await;
+    // Owner 7 claimed and died: nobody holds its lock.
+    let claimed_at = claimed_and_abandoned(&pool, 7, None).await;
+    let lease = config().timeout + config().lease_margin;
+
+    let took = survivor_sends(&pool, &receiver, 5, claimed_at, lease, Duration::ZERO).await;
+    assert_eq!(receiver.received().len(), 5, "all sent within {took:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "sent at start, not at the lease's end ({took:?})"
+    );
+    assert_eq!(unsettled(&pool).await, 0);
+}
+
+#[sqlx::test]
+async fn a_starting_process_leaves_scheduled_retries_alone(pool: PgPool) {
+    let (_receiver, url) = receiver().await;
+    endpoint(&pool, &url).await;
+    publish_one(&pool, "{}").await;
+    // A retry due in an hour, left by a process that has gone since (no lease: it settled).
+    sqlx::query(
+        "UPDATE deliveries SET status = 'retrying', next_attempt_at = now() + interval '1 hour'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(owner::release_dead(&pool).await.unwrap(), 0);
+    let later: bool = sqlx::query_scalar(
+        "SELECT next_attempt_at > now() + interval '59 minutes' FROM deliveries",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(later);
 }
 
 #[sqlx::test]
@@ -429,7 +513,7 @@ async fn a_late_result_does_not_overwrite_a_newer_claim(pool: PgPool) {
     publish_one(&pool, "{}").await;
     let config = config();
     // A first claim, then the lease is taken over (as another process would after expiry).
-    let first = claim::claim(&pool, 10, config.timeout, config.lease_margin)
+    let first = claim::claim(&pool, 10, config.timeout, config.lease_margin, None)
         .await
         .unwrap();
     sqlx::query("UPDATE deliveries SET next_attempt_at = now() + interval '1 hour'")

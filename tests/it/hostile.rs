@@ -377,9 +377,15 @@ async fn one_result_that_cannot_be_stored_costs_no_other_its_record(pool: PgPool
     publish(&pool, PublishRequest::automatic("user.created", &data))
         .await
         .unwrap();
-    let jobs = claim::claim(&pool, 10, Duration::from_secs(1), Duration::from_secs(1))
-        .await
-        .unwrap();
+    let jobs = claim::claim(
+        &pool,
+        10,
+        Duration::from_secs(1),
+        Duration::from_secs(1),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(jobs.len(), 2);
     // Two results written in one batch; one carries a string PostgreSQL refuses (a NUL in a
     // text column), which fails the batch's transaction.

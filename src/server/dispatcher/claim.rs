@@ -9,7 +9,8 @@
 //! endpoints (the server's when none overrides it) plus a margin for recording. Nothing else
 //! waits between claim and send — capacity is taken before claiming and a rate-limited
 //! delivery is put off rather than waited for — so a live process always records before its
-//! lease ends, and a dead one's deliveries are due again one lease later (15 s by default).
+//! lease ends. A dead one's deliveries are due again one lease later (15 s by default), or at
+//! once when a process starts and finds their owner gone (see [`super::owner`]).
 
 use crate::domain::attempt::Trigger;
 use crate::domain::signing::SignatureScheme;
@@ -47,12 +48,14 @@ struct Claimed {
 }
 
 /// Claims up to `limit` due deliveries for `timeout` (the server's attempt timeout; endpoints
-/// may set a longer one) plus `margin`.
+/// may set a longer one) plus `margin`, for `owner` (see [`super::owner`]; none when the
+/// dispatcher is driven step by step without a running loop).
 pub async fn claim(
     pool: &PgPool,
     limit: i64,
     timeout: Duration,
     margin: Duration,
+    owner: Option<i32>,
 ) -> sqlx::Result<Vec<Job>> {
     let rows: Vec<Claimed> = sqlx::query_as(
         r#"WITH due AS (
@@ -67,7 +70,8 @@ pub async fn claim(
            )
            UPDATE deliveries d
            SET next_attempt_at = now() + make_interval(
-                   secs => greatest((SELECT ms FROM longest) / 1000.0, $2) + $3)
+                   secs => greatest((SELECT ms FROM longest) / 1000.0, $2) + $3),
+               leased_by = $4
            FROM due WHERE d.id = due.id
            RETURNING d.id, d.event_id, d.endpoint_id, d.attempt_count, d.queued_trigger, d.queued_by,
                      d.next_attempt_at"#,
@@ -75,6 +79,7 @@ pub async fn claim(
     .bind(limit)
     .bind(timeout.as_secs_f64())
     .bind(margin.as_secs_f64())
+    .bind(owner)
     .fetch_all(pool)
     .await?;
     Ok(rows

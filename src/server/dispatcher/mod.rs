@@ -8,6 +8,7 @@
 
 pub mod claim;
 pub mod limits;
+pub mod owner;
 pub mod record;
 pub mod resolver;
 pub mod send;
@@ -25,7 +26,7 @@ use rand::Rng;
 use record::{AttemptRow, Batch, Deferral, DeliveryUpdate};
 use send::{Sender, Sent};
 use sqlx::PgPool;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tracing::Instrument;
@@ -83,6 +84,8 @@ pub struct Dispatcher {
     wake: Arc<Notify>,
     /// Recent attempts per endpoint, for the alert rules (see [`crate::server::alerts`]).
     window: Arc<AttemptWindow>,
+    /// This process's lease-owner number, set when the loop starts (see [`owner`]).
+    owner: Arc<OnceLock<i32>>,
 }
 
 impl Dispatcher {
@@ -97,6 +100,7 @@ impl Dispatcher {
             limits: Limits::default(),
             wake: Arc::new(Notify::new()),
             window: Arc::default(),
+            owner: Arc::default(),
         }
     }
 
@@ -106,7 +110,17 @@ impl Dispatcher {
     }
 
     /// Runs the lanes until `shutdown` turns true; in-flight attempts finish and are recorded.
+    /// First it takes a lease-owner number and sends at once what dead processes had leased.
     pub async fn run(self, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let held = owner::take(&self.pool).await?;
+        let _ = self.owner.set(held.number);
+        let released = owner::release_dead(&self.pool).await?;
+        if released > 0 {
+            tracing::warn!(
+                released,
+                "deliveries leased by processes that are gone are due again now"
+            );
+        }
         let listener = tokio::spawn(listen_for_wakeups(
             self.pool.clone(),
             self.wake.clone(),
@@ -120,6 +134,7 @@ impl Dispatcher {
             ended??;
         }
         listener.abort();
+        drop(held);
         Ok(())
     }
 
@@ -154,7 +169,8 @@ impl Dispatcher {
         let mut slots = self.free_slots().await;
         let limit = i64::try_from(slots.len()).unwrap_or(i64::MAX);
         let (timeout, margin) = (self.config.timeout, self.config.lease_margin);
-        let jobs = claim::claim(&self.pool, limit, timeout, margin).await?;
+        let owner = self.owner.get().copied();
+        let jobs = claim::claim(&self.pool, limit, timeout, margin, owner).await?;
         if jobs.is_empty() {
             return Ok(StepOutcome::Idle);
         }

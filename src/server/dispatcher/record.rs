@@ -264,7 +264,7 @@ async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::
                SET status = u.status, attempt_count = u.attempts, next_attempt_at = u.next_at,
                    last_attempt_at = u.last_at, last_response_status = u.code,
                    last_error_class = u.class, last_duration_ms = u.ms,
-                   queued_trigger = NULL, queued_by = NULL, updated_at = now()
+                   queued_trigger = NULL, queued_by = NULL, leased_by = NULL, updated_at = now()
                FROM UNNEST($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[],
                            $6::int2[], $7::text[], $8::int[], $9::timestamptz[])
                     AS u(id, status, attempts, next_at, last_at, code, class, ms, lease)
@@ -316,7 +316,7 @@ async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::
     if !batch.deferred.is_empty() {
         let deferred = &batch.deferred;
         let done = sqlx::query(
-            r#"UPDATE deliveries d SET next_attempt_at = u.at
+            r#"UPDATE deliveries d SET next_attempt_at = u.at, leased_by = NULL
                FROM UNNEST($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS u(id, at, lease)
                WHERE d.id = u.id AND d.next_attempt_at = u.lease"#,
         )
@@ -332,7 +332,7 @@ async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::
         let abandoned = &batch.abandoned;
         let done = sqlx::query(
             r#"UPDATE deliveries d SET status = 'failed', next_attempt_at = NULL,
-                   queued_trigger = NULL, queued_by = NULL, updated_at = now()
+                   queued_trigger = NULL, queued_by = NULL, leased_by = NULL, updated_at = now()
                FROM UNNEST($1::uuid[], $2::timestamptz[]) AS u(id, lease)
                WHERE d.id = u.id AND d.next_attempt_at = u.lease"#,
         )
