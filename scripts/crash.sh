@@ -79,14 +79,21 @@ distinct="$(uniq "$work/pairs" | wc -l)"
 # Deliveries of accepted events that reached the receiver (event id, endpoint path).
 arrived="$(uniq "$work/pairs" | awk 'NR == FNR { ok[$1] = 1; next } ($1 in ok) { n++ } END { print n + 0 }' "$work/accepted" -)"
 # When the deliveries that arrived twice arrived the second time: the dead process's leases.
-resent="$(awk '{ k = $1 " " $2; if (k in first) { if ($3 > last) last = $3 } else first[k] = $3 } END { print last + 0 }' "$work/received.log")"
+resent="$(awk '{ k = $1 " " $2; if (k in first) { if ($3 > last) last = $3 } else first[k] = $3 } END { printf "%.3f", last }' "$work/received.log")"
 stored="$(sql "SELECT count(*) FROM deliveries")"
 succeeded="$(sql "SELECT count(*) FROM deliveries WHERE status = 'succeeded'")"
 echo "killed with $in_flight deliveries pending; back up $(awk -v a="$killed" -v b="$restarted" 'BEGIN {printf "%.1f", b - a}')s later"
 echo "events accepted: $events (each once: $(sort -u "$work/accepted" | wc -l) distinct ids); deliveries expected: $expected, stored: $stored, succeeded: $succeeded"
 echo "lost: $((expected - arrived)); duplicated: $((received - distinct)) of $received received ($(awk -v d="$((received - distinct))" -v r="$received" 'BEGIN {printf "%.2f", r ? 100 * d / r : 0}') %)"
-if [ "$resent" != 0 ]; then
-  awk -v k="$killed" -v r="$resent" 'BEGIN {printf "the deliveries the killed process had sent but not recorded went again %.1fs after the kill (when their lease ran out)\n", r - k}'
+released="$(sed 's/\x1b\[[0-9;]*m//g' "$work/herald.log" | grep -o 'released=[0-9]*' | tail -1 || true)"
+echo "the restarted process made the killed one's leases due at once: ${released:-released=0}"
+if [ "$resent" != 0.000 ]; then
+  awk -v k="$killed" -v r="$resent" 'BEGIN {printf "the deliveries sent but not recorded before the kill went again %.1fs after it\n", r - k}'
 fi
+# Deliveries queued before the kill whose attempt came after it: the work the kill interrupted.
+sql "SELECT count(DISTINCT d.id), coalesce(extract(epoch FROM max(a.started_at)) - $killed, 0)
+     FROM deliveries d JOIN delivery_attempts a ON a.delivery_id = d.id
+     WHERE d.created_at < to_timestamp($killed) AND a.started_at > to_timestamp($killed)" |
+  awk -F'|' '{printf "left behind by the kill: %d deliveries, the last of them sent %.1fs after it\n", $1, $2}'
 awk -v k="$killed" -v p="$published" -v s="$settled" 'BEGIN {printf "settled: every delivery %.1fs after the kill, %.1fs after the last publish\n", s - k, s - p}'
 [ "$expected" = "$arrived" ] && [ "$stored" = "$expected" ]

@@ -543,4 +543,76 @@ mod tests {
         }
         assert!(is_operational(RECOVERED_EVENT));
     }
+
+    #[test]
+    fn each_rule_has_its_own_label() {
+        let labels: Vec<&str> = AlertKind::ALL.iter().map(|k| k.label()).collect();
+        assert_eq!(
+            labels,
+            [
+                "Retries exhausted",
+                "Endpoint disabled",
+                "Low success rate",
+                "Slow responses"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rule_is_watched_only_while_it_is_switched_on() {
+        let on = AlertRules::default();
+        assert!(AlertKind::ALL.iter().all(|k| on.watches(*k)));
+        let off = AlertRules {
+            on_exhausted: false,
+            on_disabled: false,
+            min_success_rate: None,
+            max_p95_ms: None,
+            ..AlertRules::default()
+        };
+        assert!(AlertKind::ALL.iter().all(|k| !off.watches(*k)));
+    }
+
+    #[test]
+    fn recipients_are_capped_at_the_limit_exactly() {
+        let with = |n: usize| AlertRules {
+            email_to: (0..n).map(|i| format!("ops{i}@example.com")).collect(),
+            ..AlertRules::default()
+        };
+        assert_eq!(with(MAX_RECIPIENTS).problems(), vec![]);
+        let over = with(MAX_RECIPIENTS + 1).problems();
+        assert_eq!(over.len(), 1);
+        assert_eq!(over[0].field, "email_to");
+    }
+
+    #[test]
+    fn an_address_may_be_as_long_as_the_limit_and_no_longer() {
+        let domain = "@example.com";
+        let at_limit = format!("{}{domain}", "a".repeat(EMAIL_MAX_LEN - domain.len()));
+        assert_eq!(email_problem(&at_limit), None);
+        assert!(email_problem(&format!("a{at_limit}")).is_some());
+    }
+
+    #[test]
+    fn counts_in_the_form_must_be_whole_and_not_negative() {
+        let form = |minutes: &str| AlertRulesForm {
+            window_minutes: minutes.into(),
+            ..AlertRulesForm::of(&AlertRules::default())
+        };
+        assert_eq!(form("30").parse().unwrap().window_minutes, 30);
+        for bad in ["30.5", "-3", "-0.5"] {
+            let fields: Vec<String> = form(bad)
+                .parse()
+                .unwrap_err()
+                .into_iter()
+                .map(|f| f.field)
+                .collect();
+            assert_eq!(fields, ["window_minutes"], "{bad}");
+        }
+    }
+
+    #[test]
+    fn no_attempts_is_no_success_rate() {
+        assert_eq!(WindowStats::default().success_rate(), None);
+        assert_eq!(window(1, 0, 10).success_rate(), Some(100.0));
+    }
 }

@@ -145,6 +145,17 @@ pub fn next_step(
 mod tests {
     use super::*;
 
+    #[test]
+    fn triggers_are_stored_by_name_and_read_back() {
+        let all = [Trigger::Auto, Trigger::Manual, Trigger::Bulk, Trigger::Test];
+        let names: Vec<&str> = all.iter().map(|t| t.as_str()).collect();
+        assert_eq!(names, ["auto", "manual", "bulk", "test"]);
+        for trigger in all {
+            assert_eq!(Trigger::parse(trigger.as_str()), Some(trigger));
+        }
+        assert_eq!(Trigger::parse("cron"), None);
+    }
+
     fn step(status: Option<u16>, trigger: Trigger, attempts: u32) -> NextStep {
         let failure = match status {
             Some(code) => FailureClass::of_status(code),

@@ -112,6 +112,88 @@ mod tests {
         assert!(DeliveryStatus::Retrying.is_open());
         assert!(!DeliveryStatus::Failed.is_open());
     }
+
+    fn row(status: DeliveryStatus, queued: bool, next_in_secs: Option<i64>) -> DeliveryRow {
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        DeliveryRow {
+            id: Uuid::nil(),
+            event_id: Uuid::nil(),
+            event_type: "user.created".into(),
+            endpoint_id: Uuid::nil(),
+            endpoint_name: "Billing".into(),
+            endpoint_url: "https://example.com".into(),
+            endpoint_deleted: false,
+            status,
+            attempt_count: 1,
+            response_status: None,
+            error_class: None,
+            last_attempt_at: None,
+            next_attempt_at: next_in_secs.map(|s| now + chrono::Duration::seconds(s)),
+            created_at: now,
+            queued,
+        }
+    }
+
+    #[test]
+    fn an_attempt_is_due_when_queued_or_within_five_seconds() {
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        let open = DeliveryStatus::Retrying;
+        assert!(row(open, true, None).attempt_due(now));
+        assert!(row(open, false, Some(5)).attempt_due(now));
+        assert!(row(open, false, Some(-60)).attempt_due(now));
+        assert!(!row(open, false, Some(6)).attempt_due(now));
+        assert!(!row(open, false, None).attempt_due(now));
+        // A settled delivery waits for nothing, queued or not.
+        assert!(!row(DeliveryStatus::Failed, true, Some(0)).attempt_due(now));
+        let detail = |delivery: DeliveryRow| DeliveryDetail {
+            delivery,
+            body: String::new(),
+            body_pretty: String::new(),
+            attempts: Vec::new(),
+            generated_at: now,
+        };
+        assert!(detail(row(open, false, Some(1))).attempt_due());
+        assert!(!detail(row(open, false, Some(60))).attempt_due());
+    }
+
+    #[test]
+    fn the_response_column_reads_code_then_class_then_dash() {
+        let mut with = row(DeliveryStatus::Failed, false, None);
+        with.error_class = Some("timeout".into());
+        assert_eq!(with.response_label(), "timeout");
+        with.response_status = Some(503);
+        assert_eq!(with.response_label(), "503");
+        assert_eq!(
+            row(DeliveryStatus::Pending, false, None).response_label(),
+            "—"
+        );
+    }
+
+    #[test]
+    fn an_attempt_succeeded_only_with_a_2xx_and_no_failure() {
+        let attempt = |status: Option<i16>, class: Option<&str>| AttemptView {
+            id: Uuid::nil(),
+            attempt_number: 1,
+            trigger: "auto".into(),
+            triggered_by: None,
+            started_at: DateTime::<Utc>::UNIX_EPOCH,
+            duration_ms: 3,
+            request_url: "https://example.com".into(),
+            request_headers: Vec::new(),
+            response_status: status,
+            response_headers: Vec::new(),
+            response_body: None,
+            response_body_truncated: false,
+            response_body_binary: false,
+            response_body_base64: None,
+            error_class: class.map(str::to_string),
+            error_message: None,
+        };
+        assert!(attempt(Some(204), None).succeeded());
+        assert!(!attempt(Some(204), Some("unrecordable")).succeeded());
+        assert!(!attempt(Some(302), None).succeeded());
+        assert!(!attempt(None, None).succeeded());
+    }
 }
 
 /// Progress of a background bulk retry.

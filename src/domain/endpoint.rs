@@ -363,6 +363,88 @@ mod tests {
         }
     }
 
+    fn fields(form: &EndpointForm) -> Vec<String> {
+        match validate(form, false, &types()) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.into_iter().map(|e| e.field).collect(),
+        }
+    }
+
+    #[test]
+    fn lengths_are_allowed_up_to_their_limit_and_no_further() {
+        let name = |n: usize| EndpointForm {
+            name: "n".repeat(n),
+            ..form()
+        };
+        assert!(fields(&name(100)).is_empty());
+        assert_eq!(fields(&name(101)), ["name"]);
+        let description = |n: usize| EndpointForm {
+            description: "d".repeat(n),
+            ..form()
+        };
+        assert!(fields(&description(1000)).is_empty());
+        assert_eq!(fields(&description(1001)), ["description"]);
+        let url = |n: usize| {
+            let base = "https://example.com/";
+            EndpointForm {
+                url: format!("{base}{}", "u".repeat(n - base.len())),
+                ..form()
+            }
+        };
+        assert!(fields(&url(2000)).is_empty());
+        assert_eq!(fields(&url(2001)), ["url"]);
+        assert!(check_url(&url(2000).url, false).is_ok());
+        assert!(check_url(&url(2001).url, false).is_err());
+    }
+
+    #[test]
+    fn a_retry_schedule_has_at_most_twenty_steps() {
+        let schedule = |n: usize| EndpointForm {
+            retry_schedule: vec!["1m"; n].join(","),
+            ..form()
+        };
+        let twenty = validate(&schedule(20), false, &types()).unwrap();
+        assert_eq!(twenty.retry_schedule_secs, Some(vec![60; 20]));
+        let one = validate(&schedule(1), false, &types()).unwrap();
+        assert_eq!(one.retry_schedule_secs, Some(vec![60]));
+        assert_eq!(fields(&schedule(21)), ["retry_schedule"]);
+    }
+
+    #[test]
+    fn numbers_are_taken_at_both_ends_of_their_range() {
+        let limits = |timeout: &str, rate: &str, cap: &str| EndpointForm {
+            timeout_ms: timeout.into(),
+            rate_limit_per_sec: rate.into(),
+            max_in_flight: cap.into(),
+            ..form()
+        };
+        let low = validate(&limits("100", "1", "1"), false, &types()).unwrap();
+        assert_eq!(
+            (low.timeout_ms, low.rate_limit_per_sec, low.max_in_flight),
+            (Some(100), Some(1), Some(1))
+        );
+        let high = validate(&limits("60000", "10000", "1000"), false, &types()).unwrap();
+        assert_eq!(
+            (high.timeout_ms, high.rate_limit_per_sec, high.max_in_flight),
+            (Some(60_000), Some(10_000), Some(1000))
+        );
+        assert_eq!(
+            fields(&limits("99", "0", "1001")),
+            ["timeout_ms", "rate_limit_per_sec", "max_in_flight"]
+        );
+    }
+
+    #[test]
+    fn at_most_twenty_custom_headers() {
+        let lines = |n: usize| {
+            (0..n)
+                .map(|i| format!("X-Team-{i}: a\n"))
+                .collect::<String>()
+        };
+        assert_eq!(parse_headers(&lines(20)).unwrap().len(), 20);
+        assert!(parse_headers(&lines(21)).is_err());
+    }
+
     #[test]
     fn a_minimal_form_is_valid() {
         let settings = validate(&form(), false, &types()).unwrap();

@@ -161,6 +161,16 @@ mod tests {
     }
 
     #[test]
+    fn a_description_may_be_500_characters_and_no_more() {
+        let with = |n: usize| EventTypeForm {
+            description: "d".repeat(n),
+            ..form("order.shipped", "", "")
+        };
+        assert!(validate(&with(500)).is_ok());
+        assert_eq!(fields(validate(&with(501))), ["description"]);
+    }
+
+    #[test]
     fn a_dotted_lowercase_name_with_json_passes() {
         let valid = validate(&form(
             "order.shipped",

@@ -109,6 +109,14 @@ mod tests {
     const MIN: Duration = Duration::from_secs(60);
 
     #[test]
+    fn an_endpoint_schedule_replaces_the_servers() {
+        let policy = RetryPolicy::default().with_schedule(vec![MIN * 2]);
+        assert_eq!(policy.max_attempts(), 2);
+        assert_eq!(policy.next_delay(1, None, 0.5), Some(MIN * 2));
+        assert_eq!(policy.next_delay(2, None, 0.5), None);
+    }
+
+    #[test]
     fn default_schedule_is_three_retries_over_half_an_hour() {
         let policy = RetryPolicy::default();
         assert_eq!(policy.max_attempts(), 4);
