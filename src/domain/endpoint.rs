@@ -446,6 +446,46 @@ mod tests {
     }
 
     #[test]
+    fn the_edit_form_of_an_endpoint_saves_it_unchanged() {
+        let view = EndpointView {
+            id: Uuid::nil(),
+            name: "Billing".into(),
+            url: "https://billing.example.com/hooks".into(),
+            description: "Invoices".into(),
+            event_types: vec!["payment.failed".into(), "user.created".into()],
+            enabled: true,
+            disabled_reason: None,
+            custom_headers: vec![("X-Team".into(), "billing".into())],
+            retry_schedule_secs: Some(vec![60, 300]),
+            timeout_ms: Some(2500),
+            rate_limit_per_sec: Some(50),
+            max_in_flight: Some(4),
+            signature_scheme: SignatureScheme::Body,
+            rotation_ends_at: None,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            day: Health::default(),
+            week: Health::default(),
+            hourly: Vec::new(),
+        };
+        let saved = validate(&view.to_form(), false, &types()).unwrap();
+        assert_eq!(
+            saved,
+            EndpointSettings {
+                name: view.name.clone(),
+                url: view.url.clone(),
+                description: view.description.clone(),
+                event_types: view.event_types.clone(),
+                custom_headers: view.custom_headers.clone(),
+                retry_schedule_secs: view.retry_schedule_secs.clone(),
+                timeout_ms: view.timeout_ms,
+                rate_limit_per_sec: view.rate_limit_per_sec,
+                max_in_flight: view.max_in_flight,
+                signature_scheme: view.signature_scheme,
+            }
+        );
+    }
+
+    #[test]
     fn a_minimal_form_is_valid() {
         let settings = validate(&form(), false, &types()).unwrap();
         assert_eq!(settings.signature_scheme, SignatureScheme::Timestamped);

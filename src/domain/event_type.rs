@@ -161,6 +161,33 @@ mod tests {
     }
 
     #[test]
+    fn documents_may_be_64_kib_and_128_levels_deep_and_no_more() {
+        let string_of = |bytes: usize| format!("\"{}\"", "a".repeat(bytes - 2));
+        assert_eq!(check_json(&string_of(64 * 1024)), Ok(()));
+        assert!(check_json(&string_of(64 * 1024 + 1)).is_err());
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert_eq!(check_json(&nested(128)), Ok(()));
+        assert!(check_json(&nested(129)).is_err());
+    }
+
+    #[test]
+    fn a_types_form_shows_what_it_holds() {
+        let stored = EventType {
+            name: "order.shipped".into(),
+            description: "Shipped".into(),
+            example: "{\"id\":1}".into(),
+            schema: Some("{\"type\":\"object\"}".into()),
+            archived: false,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            updated_at: DateTime::<Utc>::UNIX_EPOCH,
+        };
+        assert_eq!(
+            EventTypeForm::from(&stored),
+            form("order.shipped", "{\"id\":1}", "{\"type\":\"object\"}")
+        );
+    }
+
+    #[test]
     fn a_description_may_be_500_characters_and_no_more() {
         let with = |n: usize| EventTypeForm {
             description: "d".repeat(n),

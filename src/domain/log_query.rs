@@ -395,6 +395,115 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_status_filter_covers_its_stored_statuses() {
+        assert_eq!(StatusFilter::Success.statuses(), ["succeeded"]);
+        assert_eq!(StatusFilter::Failed.statuses(), ["failed"]);
+        assert_eq!(StatusFilter::Pending.statuses(), ["pending", "retrying"]);
+    }
+
+    #[test]
+    fn a_cursor_key_is_short_and_plain() {
+        let id = "00000000-0000-0000-0000-000000000000";
+        let key = |key: &str| Cursor::decode(&format!("a.{key}.{id}")).map(|c| c.key);
+        assert_eq!(key("-5"), Some("-5".to_string()));
+        assert_eq!(key(&"9".repeat(16)), Some("9".repeat(16)));
+        assert_eq!(key(&"9".repeat(17)), None);
+        assert_eq!(key("5_"), None);
+    }
+
+    #[test]
+    fn event_filters_are_lowercase_dotted_names_or_prefixes() {
+        for good in ["user.created", "license.*", "order_2.shipped"] {
+            assert!(is_valid_event_filter(good), "{good}");
+        }
+        for bad in [
+            "",
+            ".*",
+            "User.created",
+            "a b",
+            "user-created",
+            &"a".repeat(101),
+        ] {
+            assert!(!is_valid_event_filter(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_time_descending_is_newest_first() {
+        let view = |sort, dir| LogQuery {
+            sort,
+            dir,
+            ..LogQuery::default()
+        };
+        assert!(view(SortKey::Time, Direction::Desc).is_newest_first());
+        assert!(!view(SortKey::Time, Direction::Asc).is_newest_first());
+        assert!(!view(SortKey::Status, Direction::Desc).is_newest_first());
+    }
+
+    #[test]
+    fn any_one_filter_makes_a_view_filtered() {
+        let now = Utc::now();
+        assert!(!LogQuery::default().is_filtered());
+        let filtered = [
+            LogQuery {
+                search: Some("x".into()),
+                ..LogQuery::default()
+            },
+            LogQuery {
+                status: Some(StatusFilter::Failed),
+                ..LogQuery::default()
+            },
+            LogQuery {
+                event: Some("user.*".into()),
+                ..LogQuery::default()
+            },
+            LogQuery {
+                endpoint: Some(Uuid::nil()),
+                ..LogQuery::default()
+            },
+            LogQuery {
+                since: Some("1h".into()),
+                ..LogQuery::default()
+            },
+            LogQuery {
+                from: Some(now),
+                ..LogQuery::default()
+            },
+            LogQuery {
+                to: Some(now),
+                ..LogQuery::default()
+            },
+            LogQuery {
+                code: Some(CodeClass::Server5xx),
+                ..LogQuery::default()
+            },
+        ];
+        for query in filtered {
+            assert!(query.is_filtered(), "{query:?}");
+        }
+    }
+
+    #[test]
+    fn every_preset_sets_its_lower_bound() {
+        let now = Utc::now();
+        let since = |preset: &str| LogQuery::from_pairs([("since", preset)]).lower_bound(now);
+        assert_eq!(since("24h"), Some(now - chrono::Duration::hours(24)));
+        assert_eq!(since("7d"), Some(now - chrono::Duration::days(7)));
+        assert_eq!(since("30d"), Some(now - chrono::Duration::days(30)));
+        // With a `from` as well, the later of the two bounds holds.
+        let early = now - chrono::Duration::days(3);
+        let both = LogQuery {
+            from: Some(early),
+            since: Some("1h".into()),
+            ..LogQuery::default()
+        };
+        assert_eq!(
+            both.lower_bound(now),
+            Some(now - chrono::Duration::hours(1))
+        );
+    }
+
+    #[test]
     fn a_view_address_is_tidy_only_as_the_view_would_write_it() {
         let tidy = |raw: &str| LogQuery::from_query_string(raw).is_tidy(raw);
         assert!(tidy(""));

@@ -156,6 +156,33 @@ mod tests {
     }
 
     #[test]
+    fn reserved_ranges_are_forbidden_to_their_edges_and_no_further() {
+        for bad in [
+            "0.1.2.3",
+            "192.0.0.8",
+            "198.18.0.1",
+            "198.19.255.254",
+            "100.127.255.1",
+        ] {
+            assert!(is_forbidden(ip(bad)), "{bad}");
+        }
+        for good in [
+            "1.0.0.1",
+            "192.0.1.1",
+            "192.1.0.1",
+            "193.0.0.1",
+            "198.17.0.1",
+            "198.20.0.1",
+            "199.18.0.1",
+            "100.63.0.1",
+            "100.128.0.1",
+            "101.64.0.1",
+        ] {
+            assert!(!is_forbidden(ip(good)), "{good}");
+        }
+    }
+
+    #[test]
     fn internal_addresses_are_forbidden() {
         for bad in [
             "127.0.0.1",

@@ -8,7 +8,8 @@ use crate::server::crypto::SecretBox;
 use crate::server::service::events::{PublishRequest, publish};
 use anyhow::Context;
 use chrono::{Duration, Utc};
-use rand::{Rng, RngCore};
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
 use sqlx::{PgPool, Postgres, Transaction};
 use std::net::SocketAddr;
 use tokio::sync::watch;
@@ -46,6 +47,8 @@ const ENDPOINTS: &[DemoEndpoint] = &[
         failure_rate: 60,
     },
 ];
+
+const DEMO_SEED: u64 = 2026;
 
 const EVENT_TYPES: &[&str] = &[
     "user.created",
@@ -92,7 +95,9 @@ pub async fn load(pool: &PgPool, secrets: &SecretBox, addr: SocketAddr) -> anyho
         );
     }
     insert_endpoint(&mut tx, "Local receiver", &local_url, &[], secrets).await?;
-    let mut rng = rand::thread_rng();
+    // A fixed seed: the demo's outcomes are the same on every start, so what the end-to-end
+    // tests look for (failed payments, say) is there every time, not by chance.
+    let mut rng = StdRng::seed_from_u64(DEMO_SEED);
     let now = Utc::now();
     let mut count = 0;
     for n in 0..60 {
@@ -103,6 +108,7 @@ pub async fn load(pool: &PgPool, secrets: &SecretBox, addr: SocketAddr) -> anyho
             if endpoint.types.is_empty() || endpoint.types.contains(&event_type) {
                 insert_delivery(
                     &mut tx,
+                    &mut rng,
                     event_id,
                     (*endpoint_id, endpoint.url),
                     event_type,
@@ -196,13 +202,13 @@ async fn insert_event(
 /// delivery with the attempts that outcome implies.
 async fn insert_delivery(
     tx: &mut Transaction<'_, Postgres>,
+    rng: &mut StdRng,
     event_id: Uuid,
     (endpoint_id, url): (Uuid, &str),
     event_type: &str,
     created_at: chrono::DateTime<Utc>,
     failure_rate: u32,
 ) -> anyhow::Result<()> {
-    let mut rng = rand::thread_rng();
     let roll = rng.gen_range(0..100);
     let (status, codes): (&str, Vec<Option<i16>>) = if roll >= failure_rate {
         ("succeeded", vec![Some(200)])
