@@ -151,6 +151,40 @@ pub fn is_allowed(ip: IpAddr, allowlist: &[Cidr]) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn v6_special_blocks_are_matched_exactly() {
+        for bad in [
+            "::ffff:0:7f00:1",
+            "2001:db8::1",
+            "64:ff9b::a00:1",
+            "2001:0:4136::1",
+        ] {
+            assert!(is_forbidden(ip(bad)), "{bad}");
+        }
+        for good in [
+            "2606:4700::ffff:0:808:808",
+            "2606:ff9b::1",
+            "2001:db9::1",
+            "2606::1",
+            "64:1::1",
+        ] {
+            assert!(!is_forbidden(ip(good)), "{good}");
+        }
+    }
+
+    #[test]
+    fn allowed_networks_match_prefixes_that_split_a_byte() {
+        let net = Cidr::parse("10.0.0.0/12").unwrap();
+        assert!(net.contains(ip("10.15.255.255")));
+        assert!(!net.contains(ip("10.16.0.0")));
+        let half = Cidr::parse("192.168.1.128/25").unwrap();
+        assert!(half.contains(ip("192.168.1.200")));
+        assert!(!half.contains(ip("192.168.1.100")));
+        let odd = Cidr::parse("172.16.0.0/13").unwrap();
+        assert!(odd.contains(ip("172.23.1.1")));
+        assert!(!odd.contains(ip("172.24.1.1")));
+    }
+
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
     }

@@ -106,6 +106,19 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn durations_read_seconds_minutes_and_hours_up_to_a_week() {
+        let secs = |text: &str| parse_duration(text).map(|d| d.as_secs());
+        assert_eq!(secs("90"), Ok(90));
+        assert_eq!(secs("5m"), Ok(300));
+        assert_eq!(secs("2h"), Ok(7200));
+        assert_eq!(secs("168h"), Ok(604_800));
+        assert_eq!(secs("604800"), Ok(604_800));
+        assert!(secs("604801").is_err());
+        assert!(secs("0").is_err());
+        assert!(secs("3d").is_err());
+    }
+
     const MIN: Duration = Duration::from_secs(60);
 
     #[test]

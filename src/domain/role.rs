@@ -53,6 +53,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_role_displays_as_its_stored_name() {
+        let shown: Vec<String> = Role::ALL.iter().map(|r| r.to_string()).collect();
+        assert_eq!(shown, ["owner", "admin", "member"]);
+    }
+
+    #[test]
     fn roles_are_ordered_owner_admin_member() {
         assert!(Role::Owner.allows(Role::Admin));
         assert!(Role::Admin.allows(Role::Admin));

@@ -70,6 +70,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_scope_says_what_it_allows() {
+        let said: Vec<&str> = Scope::ALL.iter().map(|s| s.describe()).collect();
+        assert_eq!(
+            said,
+            [
+                "publish events",
+                "read webhooks, events and deliveries",
+                "manage webhooks and retry deliveries (includes read)"
+            ]
+        );
+    }
+
+    #[test]
     fn manage_includes_read_but_not_publish() {
         assert!(allows(&[Scope::Manage], Scope::Read));
         assert!(allows(&[Scope::Manage], Scope::Manage));

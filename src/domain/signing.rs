@@ -187,6 +187,16 @@ pub fn verify_legacy(
 mod tests {
     use super::*;
 
+    #[test]
+    fn schemes_are_stored_by_name_and_read_back() {
+        let names: Vec<&str> = SignatureScheme::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["timestamped", "body", "off"]);
+        for scheme in SignatureScheme::ALL {
+            assert_eq!(SignatureScheme::parse(scheme.as_str()), Some(scheme));
+        }
+        assert_eq!(SignatureScheme::parse("md5"), None);
+    }
+
     // The example published in the Standard Webhooks specification (and Svix's docs).
     const SPEC_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     const SPEC_MSG_ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";

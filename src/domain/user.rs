@@ -43,6 +43,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn passwords_are_8_characters_to_1024_bytes() {
+        assert!(check_password(&"p".repeat(8)).is_ok());
+        assert!(check_password(&"p".repeat(7)).is_err());
+        assert!(check_password(&"p".repeat(1024)).is_ok());
+        assert!(check_password(&"p".repeat(1025)).is_err());
+    }
+
+    #[test]
     fn emails_are_trimmed_and_lower_cased() {
         assert_eq!(
             normalize_email("  Ada@Example.COM ").as_deref(),

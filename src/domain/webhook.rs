@@ -137,6 +137,29 @@ pub fn check_custom_header(name: &str, value: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_endpoints_own_headers_are_masked_in_the_log() {
+        let sent = [
+            ("content-type".to_string(), "application/json".to_string()),
+            ("X-Team".to_string(), "billing-secret".to_string()),
+        ];
+        let custom = [("x-team".to_string(), "billing-secret".to_string())];
+        let logged = masked_for_log(&sent, &custom);
+        assert_eq!(logged[0], sent[0]);
+        assert_eq!(logged[1].0, "X-Team");
+        assert!(is_mask(&logged[1].1), "{:?}", logged[1]);
+        assert!(!is_mask("billing-secret"));
+    }
+
+    #[test]
+    fn a_custom_value_is_one_line_of_at_most_4096_bytes() {
+        assert!(check_custom_header("X-Team", &"v".repeat(4096)).is_ok());
+        assert!(check_custom_header("X-Team", &"v".repeat(4097)).is_err());
+        for bad in ["a\rb", "a\nb", "a\0b"] {
+            assert!(check_custom_header("X-Team", bad).is_err(), "{bad:?}");
+        }
+    }
     use crate::signing::{secret_from_key, verify_legacy, verify_standard};
 
     fn secrets() -> Vec<String> {
