@@ -36,9 +36,11 @@ case "$scope" in
     . scripts/db.sh
     herald_db_setup herald_test
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/herald_test
+    # The unit tests of the library and the integration tests, only those about the dispatcher.
     cargo mutants --package herald --file 'src/server/dispatcher/*.rs' --output "$out" \
       --timeout 600 --no-default-features --features ssr \
-      -- --lib --test it dispatcher || status=$?
+      --cargo-test-arg=--lib --cargo-test-arg=--test --cargo-test-arg=it \
+      -- dispatcher || status=$?
     ;;
   *) echo "usage: $0 [domain|dispatcher]" >&2; exit 2 ;;
 esac
