@@ -48,7 +48,7 @@ esac
 case "$status" in 0 | 2 | 3) ;; *) echo "cargo mutants failed ($status)" >&2; exit "$status" ;; esac
 
 report="$out/mutants.out"
-count() { [ -f "$report/$1.txt" ] && grep -c . "$report/$1.txt" || echo 0; }
+count() { if [ -f "$report/$1.txt" ]; then grep -c . "$report/$1.txt" || true; else echo 0; fi; }
 echo "caught $(count caught), missed $(count missed), unviable $(count unviable), timed out $(count timeout)"
 unexplained=0
 while IFS= read -r mutant; do
