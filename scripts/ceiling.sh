@@ -17,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 . scripts/db.sh
+. scripts/loadtest.sh
 duration="${DURATION:-10}"
 connections="${CONNECTIONS:-64}"
 herald="$CARGO_TARGET_DIR/release/herald"
@@ -51,19 +52,8 @@ herald_db_setup herald_test
 herald_fresh_db herald_ceiling
 export DATABASE_URL="$FRESH_DATABASE_URL"
 key="$("$herald" create-api-key --name ceiling --scope publish,manage | tail -1)"
-serve() {
-  HERALD_DATA_DIR="$work" "$herald" serve --listen "$listen" --no-portal --allow-http \
-    --allow-cidrs 127.0.0.0/8 --retry-schedule 1m >>"$work/herald.log" 2>&1 &
-  herald_pid=$!
-  pids+=($herald_pid)
-  for _ in $(seq 100); do curl -fs "http://$listen/healthz" >/dev/null && return; sleep 0.1; done
-  echo "herald did not start: $(tail -5 "$work/herald.log")" >&2; exit 1
-}
 serve
-for n in 1 2 3 4 5; do
-  curl -fsS -o /dev/null -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-    "http://$listen/api/v1/webhooks" -d "{\"name\":\"Receiver $n\",\"url\":\"http://127.0.0.1:18080/hook/$n\",\"event_types\":[\"user.created\"]}"
-done
+five_endpoints http://127.0.0.1:18080/hook "$key"
 kill "$herald_pid"; wait "$herald_pid" 2>/dev/null || true
 # Contention decides PostgreSQL's best client count: try several, keep the best.
 db_deliveries=0 best_clients=0

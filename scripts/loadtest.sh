@@ -1,0 +1,23 @@
+# Shared by the load scripts (ceiling.sh, crash.sh); source it after setting `herald` (the
+# binary), `listen` (its address), `work` (a scratch directory) and `pids` (an array of the
+# processes to stop on exit).
+
+# Starts Herald (dispatcher on, no portal, loopback receivers allowed) and waits until it
+# answers; sets herald_pid.
+serve() {
+  HERALD_DATA_DIR="$work" "$herald" serve --listen "$listen" --no-portal --allow-http \
+    --allow-cidrs 127.0.0.0/8 --retry-schedule 1m >>"$work/herald.log" 2>&1 &
+  herald_pid=$!
+  pids+=($herald_pid)
+  for _ in $(seq 100); do curl -fs "http://$listen/healthz" >/dev/null && return; sleep 0.1; done
+  echo "herald did not start: $(tail -5 "$work/herald.log")" >&2; exit 1
+}
+
+# Creates 5 endpoints for user.created at RECEIVER/1 … RECEIVER/5 with the API key KEY.
+five_endpoints() {
+  local receiver="$1" key="$2"
+  for n in 1 2 3 4 5; do
+    curl -fsS -o /dev/null -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+      "http://$listen/api/v1/webhooks" -d "{\"name\":\"Receiver $n\",\"url\":\"$receiver/$n\",\"event_types\":[\"user.created\"]}"
+  done
+}
