@@ -17,28 +17,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 . scripts/db.sh
-. scripts/loadtest.sh
 duration="${DURATION:-10}"
 connections="${CONNECTIONS:-64}"
 herald="$CARGO_TARGET_DIR/release/herald"
 listen=127.0.0.1:3300
 work="$(mktemp -d)"
+. scripts/loadtest.sh
 
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
-command -v pgbench >/dev/null || missing+=(postgresql-contrib)
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo_if() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-  sudo_if apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+install_missing wrk=wrk nginx=nginx-light pgbench=postgresql-contrib
 
 rate() { awk '/Requests\/sec/ {printf "%d", $2}'; }
-sql() { psql "$DATABASE_URL" -Atqc "$1"; }
 
 echo "== 1. receiver ceiling (nginx, wrk -c $connections, ${duration}s)"
 /usr/sbin/nginx -c "$PWD/scripts/ceiling/nginx.conf" -p "$work" -g "daemon off; pid $work/nginx.pid;" &

@@ -14,23 +14,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 . scripts/db.sh
-. scripts/loadtest.sh
 rate="${RATE:-500}"
 duration="${DURATION:-20}"
 kill_at="${KILL_AT:-8}"
 herald="$CARGO_TARGET_DIR/release/herald"
 listen=127.0.0.1:3301
 work="$(mktemp -d)"
+. scripts/loadtest.sh
 
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
-  sudo_if() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-  sudo_if apt-get install -y -qq nginx-light >/dev/null
-fi
+install_missing nginx=nginx-light
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-sql() { psql "$DATABASE_URL" -Atqc "$1"; }
 now() { date +%s.%N; }
 
 /usr/sbin/nginx -c "$PWD/scripts/crash/nginx.conf" -p "$work" -g "daemon off; pid $work/nginx.pid;" &

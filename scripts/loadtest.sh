@@ -1,6 +1,23 @@
 # Shared by the load scripts (ceiling.sh, crash.sh); source it after setting `herald` (the
-# binary), `listen` (its address), `work` (a scratch directory) and `pids` (an array of the
-# processes to stop on exit).
+# binary), `listen` (its address) and `work` (a scratch directory). Processes added to `pids`
+# are stopped, and `work` removed, on exit.
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+sql() { psql "$DATABASE_URL" -Atqc "$1"; }
+
+# Installs the Debian packages whose command is missing: install_missing command=package …
+install_missing() {
+  local missing=() pair
+  for pair in "$@"; do
+    command -v "${pair%%=*}" >/dev/null || [ -x "/usr/sbin/${pair%%=*}" ] || missing+=("${pair#*=}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -qq "${missing[@]}" >/dev/null
+  else sudo apt-get install -y -qq "${missing[@]}" >/dev/null; fi
+}
 
 # Starts Herald (dispatcher on, no portal, loopback receivers allowed) and waits until it
 # answers; sets herald_pid.
