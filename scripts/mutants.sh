@@ -5,9 +5,9 @@
 # which says why no test can tell that mutant from the real code.
 #
 #   ./scripts/mutants.sh             the domain crate (src/domain) against its unit tests
-#   ./scripts/mutants.sh dispatcher  src/server/dispatcher against the unit and integration
-#                                    tests (needs PostgreSQL; each mutant rebuilds the server
-#                                    crate, so this takes hours on 2 cores)
+#   ./scripts/mutants.sh dispatcher  src/server/dispatcher against the integration tests that
+#                                    drive it (needs PostgreSQL; each mutant rebuilds the server
+#                                    crate, so this takes about two hours on 2 cores)
 #
 # Not part of ./scripts/test.sh (too slow for CI); its last figures are in the README.
 # Installs cargo-mutants (crates.io) when missing. Builds in its own target directory so a run
@@ -27,6 +27,11 @@ allowed=(
   'time\.rs:[0-9]+:[0-9]+: replace < with <= in relative|0 s is "just now", returned before the future flag is read, so < 0 and <= 0 read the same'
 )
 
+# The integration-test modules that run the dispatcher: its own, hostile receivers, the
+# features that fail silently (rate limits, Retry-After, the run loop), alerts, the REST
+# retries and the test receiver.
+dispatcher_tests='test(/^(dispatcher|hostile|silent_features|alerts|rest_api|receiver)::/)'
+
 status=0
 case "$scope" in
   domain)
@@ -34,13 +39,19 @@ case "$scope" in
     ;;
   dispatcher)
     . scripts/db.sh
-    herald_db_setup herald_test
-    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/herald_test
-    # The unit tests of the library and the integration tests, only those about the dispatcher.
+    # A database of its own: the test suite may run beside it.
+    herald_db_setup herald_mutants
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/herald_mutants
+    # Each mutant rebuilds the server crate: debug builds without debug info link in seconds.
+    export CARGO_PROFILE_DEV_DEBUG=0
+    # The integration tests that drive the dispatcher (the library has no dispatcher unit
+    # tests; its decisions are in the domain crate, tested above), under nextest, which stops
+    # at the first failure.
+    command -v cargo-nextest >/dev/null || env -u CARGO_TARGET_DIR cargo install --locked cargo-nextest
     cargo mutants --package herald --file 'src/server/dispatcher/*.rs' --output "$out" \
-      --timeout 600 --no-default-features --features ssr \
-      --cargo-test-arg=--lib --cargo-test-arg=--test --cargo-test-arg=it \
-      -- dispatcher || status=$?
+      --test-tool nextest --no-default-features --features ssr \
+      --cargo-test-arg=--test --cargo-test-arg=it \
+      -- -E "$dispatcher_tests" || status=$?
     ;;
   *) echo "usage: $0 [domain|dispatcher]" >&2; exit 2 ;;
 esac

@@ -197,6 +197,13 @@ fn optional_number(
     }
 }
 
+/// Whether an endpoint takes an attempt: automatic attempts need it enabled; an admin's
+/// manual, bulk or test attempt goes to a disabled one too (to check it before enabling it
+/// again). A deleted endpoint gets nothing.
+pub fn accepts(deleted: bool, enabled: bool, trigger: crate::attempt::Trigger) -> bool {
+    !deleted && (enabled || trigger != crate::attempt::Trigger::Auto)
+}
+
 /// An endpoint URL: absolute http(s) with a host, HTTPS unless plain HTTP is allowed.
 pub fn check_url(url: &str, allow_http: bool) -> Result<(), String> {
     let rest = if let Some(rest) = url.strip_prefix("https://") {
@@ -350,6 +357,21 @@ impl EndpointView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attempt::Trigger;
+
+    #[test]
+    fn a_disabled_endpoint_takes_only_an_admins_attempts_and_a_deleted_one_none() {
+        let all = [Trigger::Auto, Trigger::Manual, Trigger::Bulk, Trigger::Test];
+        for trigger in all {
+            assert!(accepts(false, true, trigger), "{trigger:?} to an enabled endpoint");
+            assert!(!accepts(true, true, trigger), "{trigger:?} to a deleted endpoint");
+            assert!(!accepts(true, false, trigger), "{trigger:?} to a deleted, disabled one");
+        }
+        assert!(!accepts(false, false, Trigger::Auto));
+        for trigger in [Trigger::Manual, Trigger::Bulk, Trigger::Test] {
+            assert!(accepts(false, false, trigger), "{trigger:?} to a disabled endpoint");
+        }
+    }
 
     fn types() -> Vec<String> {
         vec!["user.created".to_string(), "payment.failed".to_string()]

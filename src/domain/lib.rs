@@ -15,6 +15,7 @@ pub mod health;
 pub mod ids;
 pub mod log_query;
 pub mod net;
+pub mod outcome;
 pub mod rate;
 pub mod retry;
 pub mod role;

@@ -197,6 +197,6 @@ impl EndpointConfig {
     /// Automatic attempts need an enabled endpoint; an admin's manual, bulk or test attempt
     /// goes to a disabled one too (to check it before enabling). Deleted endpoints get nothing.
     pub fn accepts(&self, trigger: Trigger) -> bool {
-        !self.deleted && (self.enabled || trigger != Trigger::Auto)
+        crate::domain::endpoint::accepts(self.deleted, self.enabled, trigger)
     }
 }

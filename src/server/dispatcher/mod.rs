@@ -13,8 +13,8 @@ pub mod record;
 pub mod resolver;
 pub mod send;
 
-use crate::domain::attempt::{NextStep, next_step};
-use crate::domain::delivery::DeliveryStatus;
+use crate::domain::attempt::next_step;
+use crate::domain::outcome::chrono_delay;
 use crate::domain::ids::event_ref;
 use crate::domain::retry::RetryPolicy;
 use crate::domain::webhook::{SigningInput, masked_for_log, request_headers};
@@ -23,7 +23,7 @@ use crate::server::crypto::SecretBox;
 use claim::{EndpointConfig, Job};
 use limits::{Admission, Limits};
 use rand::Rng;
-use record::{AttemptRow, Batch, Deferral, DeliveryUpdate};
+use record::{AttemptRow, Batch, Deferral};
 use send::{Sender, Sent};
 use sqlx::PgPool;
 use std::sync::{Arc, OnceLock};
@@ -307,28 +307,8 @@ impl Dispatcher {
             &policy,
             rand::thread_rng().r#gen::<f64>(),
         );
-        let (status, next_attempt_at) = match step {
-            NextStep::Succeeded => (DeliveryStatus::Succeeded, None),
-            NextStep::RetryIn(delay) => (
-                DeliveryStatus::Retrying,
-                Some(chrono::Utc::now() + chrono_delay(delay)),
-            ),
-            NextStep::Failed => (DeliveryStatus::Failed, None),
-            NextStep::FailedAndDisableEndpoint => {
-                batch.gone.push(endpoint.id);
-                (DeliveryStatus::Failed, None)
-            }
-        };
-        batch.updates.push(DeliveryUpdate {
-            id: job.delivery_id,
-            status,
-            attempt_count: attempts_made,
-            next_attempt_at,
-            lease: job.lease,
-        });
-        batch
-            .attempts
-            .push(attempt_row(job, endpoint, sent, &headers, attempts_made));
+        let row = attempt_row(job, endpoint, sent, &headers, attempts_made);
+        batch.add_result(row, &step, job.lease, chrono::Utc::now());
     }
 }
 
@@ -359,10 +339,6 @@ fn attempt_row(
         error_class: sent.failure,
         error_message: sent.error_message,
     }
-}
-
-fn chrono_delay(delay: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
 }
 
 /// Wakes the lanes when a publisher NOTIFYs; reconnects if the connection drops.

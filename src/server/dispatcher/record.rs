@@ -10,108 +10,13 @@
 //! lease its claim wrote (`next_attempt_at`), so a result that arrives after another process
 //! re-claimed the delivery, or after an admin queued a retry, does not overwrite them.
 
-use crate::domain::attempt::{FailureClass, Trigger};
-use crate::domain::delivery::DeliveryStatus;
-use crate::domain::health::{BUCKETS, bucket_of};
-use chrono::{DateTime, DurationRound, Utc};
+pub use crate::domain::outcome::{AttemptRow, Batch, Deferral, DeliveryUpdate};
+use crate::domain::attempt::FailureClass;
+use chrono::Utc;
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::time::Duration;
 use uuid::Uuid;
-
-/// One attempt as stored.
-#[derive(Debug, Clone)]
-pub struct AttemptRow {
-    pub id: Uuid,
-    pub delivery_id: Uuid,
-    pub endpoint_id: Uuid,
-    pub attempt_number: i32,
-    pub trigger: Trigger,
-    pub triggered_by: Option<Uuid>,
-    pub started_at: DateTime<Utc>,
-    pub duration_ms: i32,
-    pub request_url: String,
-    /// JSON `[[name, value], …]` of the request as sent (credentials masked).
-    pub request_headers: String,
-    pub response_status: Option<i16>,
-    /// The response's header block as received.
-    pub response_headers: Option<Vec<u8>>,
-    pub response_body: Option<Vec<u8>>,
-    pub truncated: bool,
-    pub error_class: Option<FailureClass>,
-    pub error_message: Option<String>,
-}
-
-/// The delivery's state after the attempt.
-#[derive(Debug, Clone)]
-pub struct DeliveryUpdate {
-    pub id: Uuid,
-    pub status: DeliveryStatus,
-    pub attempt_count: i32,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    /// The lease the claim wrote: the update applies only while the row still carries it.
-    pub lease: DateTime<Utc>,
-}
-
-/// A delivery put off (endpoint busy or rate-limited) until `at`; fenced like an update.
-#[derive(Debug, Clone)]
-pub struct Deferral {
-    pub id: Uuid,
-    pub at: DateTime<Utc>,
-    pub lease: DateTime<Utc>,
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct Batch {
-    pub attempts: Vec<AttemptRow>,
-    pub updates: Vec<DeliveryUpdate>,
-    /// Deliveries not sent this time: due again at the time given.
-    pub deferred: Vec<Deferral>,
-    /// Deliveries of disabled or deleted endpoints: failed without an attempt, as
-    /// (delivery, lease) — fenced by the lease like every other result.
-    pub abandoned: Vec<(Uuid, DateTime<Utc>)>,
-    /// Endpoints that answered 410 Gone.
-    pub gone: Vec<Uuid>,
-}
-
-impl Batch {
-    pub fn is_empty(&self) -> bool {
-        self.attempts.is_empty() && self.deferred.is_empty() && self.abandoned.is_empty()
-    }
-
-    /// The batch cut into one batch per delivery, for writing result by result.
-    fn singles(&self) -> Vec<Batch> {
-        let mut out: Vec<Batch> = self
-            .updates
-            .iter()
-            .map(|update| Batch {
-                attempts: self
-                    .attempts
-                    .iter()
-                    .filter(|a| a.delivery_id == update.id)
-                    .cloned()
-                    .collect(),
-                updates: vec![update.clone()],
-                gone: self
-                    .attempts
-                    .iter()
-                    .filter(|a| a.delivery_id == update.id && self.gone.contains(&a.endpoint_id))
-                    .map(|a| a.endpoint_id)
-                    .collect(),
-                ..Batch::default()
-            })
-            .collect();
-        out.extend(self.deferred.iter().map(|d| Batch {
-            deferred: vec![d.clone()],
-            ..Batch::default()
-        }));
-        out.extend(self.abandoned.iter().map(|abandoned| Batch {
-            abandoned: vec![*abandoned],
-            ..Batch::default()
-        }));
-        out
-    }
-}
 
 pub async fn write(pool: &PgPool, batch: &Batch, disable_after: Duration) -> sqlx::Result<()> {
     if batch.is_empty() {
@@ -138,7 +43,7 @@ async fn write_together(pool: &PgPool, batch: &Batch, disable_after: Duration) -
     let mut tx = pool.begin().await?;
     insert_attempts(&mut tx, &batch.attempts).await?;
     update_deliveries(&mut tx, batch).await?;
-    record_health(&mut tx, &batch.attempts).await?;
+    record_health(&mut tx, batch).await?;
     update_endpoints(&mut tx, batch, disable_after).await?;
     tx.commit().await
 }
@@ -155,33 +60,7 @@ async fn write_unrecordable(
         "the attempt happened but its result could not be stored ({}); retry it by hand",
         cause.to_string().replace('\0', "")
     );
-    let attempts: Vec<AttemptRow> = single
-        .attempts
-        .iter()
-        .map(|a| AttemptRow {
-            request_headers: "[]".into(),
-            response_headers: None,
-            response_body: None,
-            truncated: false,
-            error_class: Some(FailureClass::Unrecordable),
-            error_message: Some(message.clone()),
-            ..a.clone()
-        })
-        .collect();
-    let updates = single
-        .updates
-        .iter()
-        .map(|u| DeliveryUpdate {
-            status: DeliveryStatus::Failed,
-            next_attempt_at: None,
-            ..u.clone()
-        })
-        .collect();
-    let fallback = Batch {
-        attempts,
-        updates,
-        ..single.clone()
-    };
+    let fallback = single.unrecordable(&message);
     write_together(pool, &fallback, disable_after).await
 }
 
@@ -363,40 +242,13 @@ fn note_fenced(results: usize, written: u64) {
     }
 }
 
-/// One endpoint's outcomes in one hour, as counted from a batch.
-#[derive(Default)]
-struct HealthCell {
-    succeeded: i32,
-    failed: i32,
-    latency_buckets: [i32; BUCKETS],
-}
-
 /// Adds the batch's outcomes to the hourly per-endpoint counters.
-async fn record_health(tx: &mut sqlx::PgConnection, attempts: &[AttemptRow]) -> sqlx::Result<()> {
-    let mut cells: HashMap<(Uuid, DateTime<Utc>), HealthCell> = HashMap::new();
-    for attempt in attempts {
-        let hour = attempt
-            .started_at
-            .duration_trunc(chrono::Duration::hours(1))
-            .unwrap_or(attempt.started_at);
-        let cell = cells.entry((attempt.endpoint_id, hour)).or_default();
-        if attempt.error_class.is_none() {
-            cell.succeeded += 1
-        } else {
-            cell.failed += 1
-        }
-        cell.latency_buckets[bucket_of(u32::try_from(attempt.duration_ms).unwrap_or(0))] += 1;
-    }
+async fn record_health(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::Result<()> {
+    let cells = batch.health_cells();
     if cells.is_empty() {
         return Ok(());
     }
-    let buckets: Vec<String> = cells
-        .values()
-        .map(|c| {
-            let counts: Vec<String> = c.latency_buckets.iter().map(i32::to_string).collect();
-            format!("{{{}}}", counts.join(","))
-        })
-        .collect();
+    let buckets: Vec<String> = cells.iter().map(|c| c.latency_literal()).collect();
     sqlx::query(
         r#"INSERT INTO endpoint_health_hourly AS h (endpoint_id, hour, succeeded, failed, latency_buckets)
            SELECT e, hr, s, f, b::int[]
@@ -408,10 +260,10 @@ async fn record_health(tx: &mut sqlx::PgConnection, attempts: &[AttemptRow]) -> 
                latency_buckets = ARRAY(
                    SELECT x + y FROM unnest(h.latency_buckets, EXCLUDED.latency_buckets) AS z(x, y))"#,
     )
-    .bind(cells.keys().map(|(e, _)| *e).collect::<Vec<_>>())
-    .bind(cells.keys().map(|(_, h)| *h).collect::<Vec<_>>())
-    .bind(cells.values().map(|c| c.succeeded).collect::<Vec<_>>())
-    .bind(cells.values().map(|c| c.failed).collect::<Vec<_>>())
+    .bind(cells.iter().map(|c| c.endpoint_id).collect::<Vec<_>>())
+    .bind(cells.iter().map(|c| c.hour).collect::<Vec<_>>())
+    .bind(cells.iter().map(|c| c.succeeded).collect::<Vec<_>>())
+    .bind(cells.iter().map(|c| c.failed).collect::<Vec<_>>())
     .bind(buckets)
     .execute(tx)
     .await?;
@@ -425,22 +277,8 @@ async fn update_endpoints(
     batch: &Batch,
     disable_after: Duration,
 ) -> sqlx::Result<()> {
-    let mut succeeded: Vec<Uuid> = batch
-        .attempts
-        .iter()
-        .filter(|a| a.error_class.is_none())
-        .map(|a| a.endpoint_id)
-        .collect();
-    succeeded.sort();
-    succeeded.dedup();
-    let mut failed: Vec<Uuid> = batch
-        .attempts
-        .iter()
-        .filter(|a| a.error_class.is_some() && succeeded.binary_search(&a.endpoint_id).is_err())
-        .map(|a| a.endpoint_id)
-        .collect();
-    failed.sort();
-    failed.dedup();
+    let succeeded = batch.succeeded_endpoints();
+    let failed = batch.failing_endpoints();
     if !succeeded.is_empty() {
         sqlx::query(
             "UPDATE endpoints SET last_success_at = now(), failing_since = NULL
@@ -461,7 +299,7 @@ async fn update_endpoints(
         );
         disable(tx, &failed, &reason, Some(disable_after)).await?;
     }
-    let exhausted = exhausted_endpoints(batch);
+    let exhausted = batch.exhausted_endpoints();
     if !exhausted.is_empty() {
         sqlx::query("UPDATE endpoints SET last_exhausted_at = now() WHERE id = ANY($1)")
             .bind(&exhausted)
@@ -476,26 +314,6 @@ async fn update_endpoints(
         disable(tx, &batch.gone, &reason, None).await?;
     }
     Ok(())
-}
-
-/// Endpoints with a delivery that failed for good on an automatic attempt (its retries are
-/// over), for the "retries exhausted" alert.
-fn exhausted_endpoints(batch: &Batch) -> Vec<Uuid> {
-    let failed: Vec<Uuid> = batch
-        .updates
-        .iter()
-        .filter(|u| u.status == DeliveryStatus::Failed)
-        .map(|u| u.id)
-        .collect();
-    let mut endpoints: Vec<Uuid> = batch
-        .attempts
-        .iter()
-        .filter(|a| a.trigger == Trigger::Auto && failed.contains(&a.delivery_id))
-        .map(|a| a.endpoint_id)
-        .collect();
-    endpoints.sort();
-    endpoints.dedup();
-    endpoints
 }
 
 async fn disable(
