@@ -40,8 +40,8 @@ case "$scope" in
   dispatcher)
     . scripts/db.sh
     # A database of its own: the test suite may run beside it.
+    unset DATABASE_URL
     herald_db_setup herald_mutants
-    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/herald_mutants
     # Each mutant rebuilds the server crate: debug builds without debug info link in seconds.
     export CARGO_PROFILE_DEV_DEBUG=0
     # The integration tests that drive the dispatcher (the library has no dispatcher unit
