@@ -7,7 +7,8 @@
 #   ./scripts/mutants.sh             the domain crate (src/domain) against its unit tests
 #   ./scripts/mutants.sh dispatcher  src/server/dispatcher against the integration tests that
 #                                    drive it (needs PostgreSQL; each mutant rebuilds the server
-#                                    crate, so this takes about two hours on 2 cores)
+#                                    crate: about 2 minutes a mutant on 2 cores, so
+#                                    MUTANTS_SHARD=1/4 … 4/4 runs it in parts)
 #
 # Not part of ./scripts/test.sh (too slow for CI); its last figures are in the README.
 # Installs cargo-mutants (crates.io) when missing. Builds in its own target directory so a run
@@ -18,7 +19,8 @@ cd "$(dirname "$0")/.."
 scope="${1:-domain}"
 command -v cargo-mutants >/dev/null || env -u CARGO_TARGET_DIR cargo install --locked cargo-mutants
 export CARGO_TARGET_DIR="$HOME/.cache/herald/mutants-target"
-out="$HOME/.cache/herald/mutants-$scope"
+shard="${MUTANTS_SHARD:+-${MUTANTS_SHARD/\//-of-}}"
+out="$HOME/.cache/herald/mutants-$scope$shard"
 mkdir -p "$out"
 
 # Missed mutants that are not test gaps: "regex over the mutant's name|why".
@@ -48,9 +50,11 @@ case "$scope" in
     # tests; its decisions are in the domain crate, tested above), under nextest, which stops
     # at the first failure.
     command -v cargo-nextest >/dev/null || env -u CARGO_TARGET_DIR cargo install --locked cargo-nextest
+    # --cargo-arg reaches the build too: only the integration-test binary is rebuilt per
+    # mutant, not the library's own test harness as well. MUTANTS_SHARD=k/n runs one part.
     cargo mutants --package herald --file 'src/server/dispatcher/*.rs' --output "$out" \
       --test-tool nextest --no-default-features --features ssr \
-      --cargo-test-arg=--test --cargo-test-arg=it \
+      --cargo-arg=--test --cargo-arg=it ${MUTANTS_SHARD:+--shard "$MUTANTS_SHARD"} \
       -- -E "$dispatcher_tests" || status=$?
     ;;
   *) echo "usage: $0 [domain|dispatcher]" >&2; exit 2 ;;

@@ -363,13 +363,25 @@ mod tests {
     fn a_disabled_endpoint_takes_only_an_admins_attempts_and_a_deleted_one_none() {
         let all = [Trigger::Auto, Trigger::Manual, Trigger::Bulk, Trigger::Test];
         for trigger in all {
-            assert!(accepts(false, true, trigger), "{trigger:?} to an enabled endpoint");
-            assert!(!accepts(true, true, trigger), "{trigger:?} to a deleted endpoint");
-            assert!(!accepts(true, false, trigger), "{trigger:?} to a deleted, disabled one");
+            assert!(
+                accepts(false, true, trigger),
+                "{trigger:?} to an enabled endpoint"
+            );
+            assert!(
+                !accepts(true, true, trigger),
+                "{trigger:?} to a deleted endpoint"
+            );
+            assert!(
+                !accepts(true, false, trigger),
+                "{trigger:?} to a deleted, disabled one"
+            );
         }
         assert!(!accepts(false, false, Trigger::Auto));
         for trigger in [Trigger::Manual, Trigger::Bulk, Trigger::Test] {
-            assert!(accepts(false, false, trigger), "{trigger:?} to a disabled endpoint");
+            assert!(
+                accepts(false, false, trigger),
+                "{trigger:?} to a disabled endpoint"
+            );
         }
     }
 

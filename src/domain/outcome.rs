@@ -97,7 +97,10 @@ pub fn settled(step: &NextStep, now: DateTime<Utc>) -> (DeliveryStatus, Option<D
         NextStep::Succeeded => (DeliveryStatus::Succeeded, None),
         NextStep::RetryIn(delay) => {
             let at = now.checked_add_signed(chrono_delay(*delay));
-            (DeliveryStatus::Retrying, Some(at.unwrap_or(DateTime::<Utc>::MAX_UTC)))
+            (
+                DeliveryStatus::Retrying,
+                Some(at.unwrap_or(DateTime::<Utc>::MAX_UTC)),
+            )
         }
         NextStep::Failed | NextStep::FailedAndDisableEndpoint => (DeliveryStatus::Failed, None),
     }
@@ -359,7 +362,10 @@ mod tests {
     #[test]
     fn a_result_adds_its_attempt_and_the_deliverys_new_state_under_its_lease() {
         let row = attempt(1, 7, FAIL);
-        let batch = batch_of(vec![(row.clone(), NextStep::RetryIn(Duration::from_secs(60)))]);
+        let batch = batch_of(vec![(
+            row.clone(),
+            NextStep::RetryIn(Duration::from_secs(60)),
+        )]);
         assert_eq!(batch.attempts, vec![row]);
         assert_eq!(
             batch.updates,
@@ -491,7 +497,10 @@ mod tests {
         };
         let batch = batch_of(vec![
             (attempt(1, 8, FAIL), NextStep::Failed),
-            (attempt(2, 7, FAIL), NextStep::RetryIn(Duration::from_secs(60))),
+            (
+                attempt(2, 7, FAIL),
+                NextStep::RetryIn(Duration::from_secs(60)),
+            ),
             (manual, NextStep::Failed),
             (attempt(4, 6, FAIL), NextStep::FailedAndDisableEndpoint),
             (attempt(5, 8, FAIL), NextStep::Failed),

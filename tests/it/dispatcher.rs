@@ -531,11 +531,27 @@ async fn a_late_result_does_not_overwrite_a_newer_claim(pool: PgPool) {
         }],
         ..Default::default()
     };
+    let fenced_before = fenced_so_far();
     herald::server::dispatcher::record::write(&pool, &batch, config.disable_after)
         .await
         .unwrap();
     assert_eq!(delivery_state(&pool).await.0, "pending");
     assert!(receiver.received().is_empty());
+    assert!(
+        fenced_so_far() > fenced_before,
+        "a result dropped for its lease shows in /metrics (the delivery is sent again)"
+    );
+}
+
+/// `herald_results_fenced_total` as `/metrics` shows it (the recorder is installed once per
+/// process; other tests may add to it, never take from it).
+fn fenced_so_far() -> u64 {
+    herald::server::metrics::install()
+        .render()
+        .lines()
+        .find_map(|line| line.strip_prefix("herald_results_fenced_total "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 #[sqlx::test]

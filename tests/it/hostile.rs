@@ -290,6 +290,22 @@ async fn a_10_mb_body_is_cut_at_64_kib_and_flagged(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn a_body_of_exactly_64_kib_is_kept_whole_and_not_flagged(pool: PgPool) {
+    let body: Vec<u8> = (0..MAX_STORED_BODY)
+        .map(|n| b'a' + (n % 26) as u8)
+        .collect();
+    let port = hostile(with_body("", &body)).await;
+    let got = attempt_against(&pool, url(port)).await;
+    assert_eq!((got.status.as_str(), got.error_class), ("succeeded", None));
+    assert_eq!(got.response_body.as_deref(), Some(&body[..]));
+    assert_eq!(
+        got.response_body_truncated,
+        Some(false),
+        "nothing was cut, so the log must not say so"
+    );
+}
+
+#[sqlx::test]
 async fn a_trickling_body_times_out(pool: PgPool) {
     let port = hostile(Answer::Trickle {
         head: head("", 100),

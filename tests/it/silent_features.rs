@@ -16,7 +16,7 @@ use herald::domain::role::Role;
 use herald::domain::signing::{SignatureScheme, secret_key, verify_legacy, verify_standard};
 use herald::error::AppError;
 use herald::server::dispatcher::send::Sender;
-use herald::server::dispatcher::{DispatchConfig, Dispatcher, WAKE_CHANNEL};
+use herald::server::dispatcher::{DispatchConfig, Dispatcher, StepOutcome, WAKE_CHANNEL};
 use herald::server::service::events::{PublishRequest, publish};
 use herald::server::service::{Actor, deliveries, endpoints};
 use herald::server::state::AppState;
@@ -747,6 +747,74 @@ async fn rate_limit_spaces_requests_to_an_endpoint(pool: PgPool) {
     );
 }
 
+#[sqlx::test]
+async fn a_delivery_put_off_by_the_rate_limit_waits_for_the_next_token(pool: PgPool) {
+    let state = crate::helpers::test_state(pool.clone());
+    let (gauge, url) = gauge(Duration::ZERO).await;
+    let limited = EndpointForm {
+        rate_limit_per_sec: "1".into(),
+        ..form("one a second", &url)
+    };
+    create(&state, limited).await;
+    for _ in 0..3 {
+        publish_one(&pool).await;
+    }
+    let before = Utc::now();
+    dispatcher(&state, config()).step().await.unwrap();
+    assert_eq!(gauge.arrivals().len(), 1, "the bucket held one token");
+
+    type PutOff = (String, i32, Option<DateTime<Utc>>);
+    let put_off: Vec<PutOff> = sqlx::query_as(
+        "SELECT status, attempt_count, next_attempt_at FROM deliveries WHERE attempt_count = 0",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(put_off.len(), 2);
+    for (status, attempts, next) in put_off {
+        assert_eq!((status.as_str(), attempts), ("pending", 0));
+        let next = next.unwrap();
+        assert!(
+            next > before + chrono::Duration::milliseconds(500),
+            "due when the next token is, about a second on, not at once: {next} (step at {before})"
+        );
+        assert!(next < Utc::now() + chrono::Duration::seconds(2), "{next}");
+    }
+}
+
+#[sqlx::test]
+async fn a_raised_rate_limit_applies_at_once(pool: PgPool) {
+    let state = crate::helpers::test_state(pool.clone());
+    let (gauge, url) = gauge(Duration::ZERO).await;
+    let slow = EndpointForm {
+        rate_limit_per_sec: "1".into(),
+        ..form("raised", &url)
+    };
+    let (id, _) = create(&state, slow.clone()).await;
+    for _ in 0..3 {
+        publish_one(&pool).await;
+    }
+    let dispatcher = dispatcher(&state, config());
+    dispatcher.step().await.unwrap();
+    assert_eq!(gauge.arrivals().len(), 1);
+
+    // The admin raises the limit; the two put off are due again within the same second.
+    let fast = EndpointForm {
+        rate_limit_per_sec: "100".into(),
+        ..slow
+    };
+    endpoints::update(&state, &Actor::herald(), id, &fast, None)
+        .await
+        .unwrap();
+    make_due(&pool, id).await;
+    dispatcher.step().await.unwrap();
+    assert_eq!(
+        gauge.arrivals().len(),
+        3,
+        "the new limit's bucket, not the old one's, decides"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. Recover, bulk retry, manual retry
 // ---------------------------------------------------------------------------------------------
@@ -923,6 +991,28 @@ async fn listening(pool: &PgPool) -> bool {
     .unwrap()
 }
 
+type Running = tokio::task::JoinHandle<anyhow::Result<()>>;
+
+/// Starts the real loop with its poll a minute away, and waits until the one delivery already
+/// due has reached `status` and the loop listens: from then on only a notification wakes it.
+async fn run_polling_once_a_minute(
+    state: &AppState,
+    mut config: DispatchConfig,
+    status: &'static str,
+) -> (watch::Sender<bool>, Running) {
+    config.poll_interval = Duration::from_secs(60);
+    let (stop, stopped) = watch::channel(false);
+    let running = tokio::spawn(dispatcher(state, config).run(stopped));
+    let pool = &state.pool;
+    let limit = Duration::from_secs(10);
+    eventually("the first attempt recorded", limit, move || async move {
+        count_status(pool, status).await == 1
+    })
+    .await;
+    eventually("the dispatcher listening", limit, move || listening(pool)).await;
+    (stop, running)
+}
+
 #[sqlx::test]
 async fn a_publish_wakes_the_running_dispatcher_at_once(pool: PgPool) {
     let state = crate::helpers::test_state(pool.clone());
@@ -930,20 +1020,7 @@ async fn a_publish_wakes_the_running_dispatcher_at_once(pool: PgPool) {
     create(&state, form("woken", &url)).await;
     // Due when the loop starts, so its first step sends it; after that the loop waits.
     publish_one(&pool).await;
-    let mut slow_poll = config();
-    slow_poll.poll_interval = Duration::from_secs(60);
-    let (stop, stopped) = watch::channel(false);
-    let running = tokio::spawn(dispatcher(&state, slow_poll).run(stopped));
-    let pool_ref = &pool;
-    let limit = Duration::from_secs(10);
-    eventually("the first event recorded", limit, move || async move {
-        count_status(pool_ref, "succeeded").await == 1
-    })
-    .await;
-    eventually("the dispatcher listening", limit, move || {
-        listening(pool_ref)
-    })
-    .await;
+    let (stop, running) = run_polling_once_a_minute(&state, config(), "succeeded").await;
 
     // Only the notification can wake it now: its next poll is a minute away.
     publish_one(&pool).await;
@@ -960,6 +1037,65 @@ async fn a_publish_wakes_the_running_dispatcher_at_once(pool: PgPool) {
         .expect("the loop stops when told to")
         .unwrap()
         .unwrap();
+}
+
+#[sqlx::test]
+async fn a_manual_retry_wakes_the_running_dispatcher_at_once(pool: PgPool) {
+    let state = crate::helpers::test_state(pool.clone());
+    let (actor, _) = admin(&pool).await;
+    let (receiver, url) = receiver().await;
+    receiver.set_mode(status_mode(500));
+    let (id, _) = create(&state, form("retried while running", &url)).await;
+    publish_one(&pool).await;
+    let (stop, running) = run_polling_once_a_minute(&state, no_retries(), "failed").await;
+
+    // Only the retry's notification can wake it now: its next poll is a minute away.
+    receiver.set_mode(Mode::default());
+    let delivery = deliveries_of(&pool, id).await[0].0;
+    deliveries::retry(&state, &actor, delivery).await.unwrap();
+    let pool_ref = &pool;
+    eventually(
+        "the retry sent",
+        Duration::from_secs(3),
+        move || async move { count_status(pool_ref, "succeeded").await == 1 },
+    )
+    .await;
+    stop.send(true).unwrap();
+    running.await.unwrap().unwrap();
+}
+
+#[sqlx::test]
+async fn a_full_batch_is_followed_at_once_by_the_next(pool: PgPool) {
+    let state = crate::helpers::test_state(pool.clone());
+    let (receiver, url) = receiver().await;
+    create(&state, form("backlog", &url)).await;
+    for _ in 0..5 {
+        publish_one(&pool).await;
+    }
+    let mut batches_of_two = config();
+    batches_of_two.batch_size = 2;
+    batches_of_two.lanes = 1;
+    batches_of_two.poll_interval = Duration::from_secs(60);
+    let first = dispatcher(&state, batches_of_two.clone()).step().await;
+    assert_eq!(
+        first.unwrap(),
+        StepOutcome::Dispatched(2),
+        "a step claims one batch, no more"
+    );
+
+    // Three are due when the loop starts and no notification will come: only going straight on
+    // after a full batch sends them all before the poll a minute away.
+    let (stop, stopped) = watch::channel(false);
+    let running = tokio::spawn(dispatcher(&state, batches_of_two).run(stopped));
+    let receiver_ref = &receiver;
+    eventually(
+        "the backlog sent",
+        Duration::from_secs(5),
+        move || async move { receiver_ref.received().len() == 5 },
+    )
+    .await;
+    stop.send(true).unwrap();
+    running.await.unwrap().unwrap();
 }
 
 #[sqlx::test]
@@ -1004,4 +1140,33 @@ async fn shutdown_lets_the_attempt_in_flight_finish_and_starts_no_other(pool: Pg
         "the attempt in flight was recorded; the other was not started"
     );
     assert_eq!(receiver.received().len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. What the portal reads from the results: endpoint health and exhausted retries
+// ---------------------------------------------------------------------------------------------
+
+#[sqlx::test]
+async fn attempts_count_in_endpoint_health_and_exhausted_retries_are_noted(pool: PgPool) {
+    let state = crate::helpers::test_state(pool.clone());
+    let (_good_receiver, good_url) = receiver().await;
+    let (bad_receiver, bad_url) = receiver().await;
+    bad_receiver.set_mode(status_mode(500));
+    let (good, _) = create(&state, form("healthy", &good_url)).await;
+    let (bad, _) = create(&state, form("broken", &bad_url)).await;
+    publish_one(&pool).await;
+    publish_one(&pool).await;
+    drain(&dispatcher(&state, no_retries())).await;
+
+    let healthy = endpoints::get(&state, good).await.unwrap();
+    assert_eq!((healthy.day.succeeded, healthy.day.failed), (2, 0));
+    assert_eq!((healthy.week.succeeded, healthy.week.failed), (2, 0));
+    assert!(healthy.day.p50_ms.is_some(), "latency is counted too");
+    let broken = endpoints::get(&state, bad).await.unwrap();
+    assert_eq!((broken.day.succeeded, broken.day.failed), (0, 2));
+
+    let watched = herald::server::db::alerts::watched(&pool).await.unwrap();
+    let exhausted = |id: Uuid| watched.iter().find(|w| w.id == id).unwrap().exhausted;
+    assert!(exhausted(bad), "its deliveries ran out of retries");
+    assert!(!exhausted(good));
 }

@@ -14,8 +14,8 @@ pub mod resolver;
 pub mod send;
 
 use crate::domain::attempt::next_step;
-use crate::domain::outcome::chrono_delay;
 use crate::domain::ids::event_ref;
+use crate::domain::outcome::chrono_delay;
 use crate::domain::retry::RetryPolicy;
 use crate::domain::webhook::{SigningInput, masked_for_log, request_headers};
 use crate::server::alerts::window::AttemptWindow;

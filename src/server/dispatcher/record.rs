@@ -10,8 +10,8 @@
 //! lease its claim wrote (`next_attempt_at`), so a result that arrives after another process
 //! re-claimed the delivery, or after an admin queued a retry, does not overwrite them.
 
-pub use crate::domain::outcome::{AttemptRow, Batch, Deferral, DeliveryUpdate};
 use crate::domain::attempt::FailureClass;
+pub use crate::domain::outcome::{AttemptRow, Batch, Deferral, DeliveryUpdate};
 use chrono::Utc;
 use sqlx::PgPool;
 use std::collections::HashMap;
