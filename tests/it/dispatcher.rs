@@ -508,7 +508,7 @@ async fn a_starting_process_leaves_scheduled_retries_alone(pool: PgPool) {
 
 #[sqlx::test]
 async fn a_late_result_does_not_overwrite_a_newer_claim(pool: PgPool) {
-    let (receiver, url) = receiver().await;
+    let (_receiver, url) = receiver().await;
     endpoint(&pool, &url).await;
     publish_one(&pool, "{}").await;
     let config = config();
@@ -521,22 +521,37 @@ async fn a_late_result_does_not_overwrite_a_newer_claim(pool: PgPool) {
         .await
         .unwrap();
     // The first claimer's result arrives late: its attempt is kept, the delivery is not changed.
-    let batch = herald::server::dispatcher::record::Batch {
-        updates: vec![herald::server::dispatcher::record::DeliveryUpdate {
-            id: first[0].delivery_id,
-            status: herald::domain::delivery::DeliveryStatus::Succeeded,
-            attempt_count: 1,
-            next_attempt_at: None,
-            lease: first[0].lease,
-        }],
-        ..Default::default()
+    let late = herald::domain::outcome::AttemptRow {
+        id: Uuid::now_v7(),
+        delivery_id: first[0].delivery_id,
+        endpoint_id: first[0].endpoint_id,
+        attempt_number: 1,
+        trigger: Trigger::Auto,
+        triggered_by: None,
+        started_at: chrono::Utc::now(),
+        duration_ms: 12,
+        request_url: url,
+        request_headers: "[]".into(),
+        response_status: Some(200),
+        response_headers: None,
+        response_body: None,
+        truncated: false,
+        error_class: None,
+        error_message: None,
     };
+    let mut batch = herald::server::dispatcher::record::Batch::default();
+    let succeeded = herald::domain::attempt::NextStep::Succeeded;
+    batch.add_result(late, &succeeded, first[0].lease, chrono::Utc::now());
     let fenced_before = fenced_so_far();
     herald::server::dispatcher::record::write(&pool, &batch, config.disable_after)
         .await
         .unwrap();
     assert_eq!(delivery_state(&pool).await.0, "pending");
-    assert!(receiver.received().is_empty());
+    let attempts: i64 = sqlx::query_scalar("SELECT count(*) FROM delivery_attempts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 1, "the attempt happened, so it is in the log");
     assert!(
         fenced_so_far() > fenced_before,
         "a result dropped for its lease shows in /metrics (the delivery is sent again)"
