@@ -714,18 +714,29 @@ async fn max_in_flight_caps_concurrent_requests_to_an_endpoint(pool: PgPool) {
     );
 }
 
+/// An endpoint limited to `per_sec` requests a second, on a gauge that answers at once, with
+/// `events` deliveries due; the gauge, the endpoint and the form it was made with.
+async fn rate_limited(
+    state: &AppState,
+    per_sec: &str,
+    events: usize,
+) -> (Gauge, Uuid, EndpointForm) {
+    let (gauge, url) = gauge(Duration::ZERO).await;
+    let limited = EndpointForm {
+        rate_limit_per_sec: per_sec.into(),
+        ..form("rate limited", &url)
+    };
+    let (id, _) = create(state, limited.clone()).await;
+    for _ in 0..events {
+        publish_one(&state.pool).await;
+    }
+    (gauge, id, limited)
+}
+
 #[sqlx::test]
 async fn rate_limit_spaces_requests_to_an_endpoint(pool: PgPool) {
     let state = crate::helpers::test_state(pool.clone());
-    let (gauge, url) = gauge(Duration::ZERO).await;
-    let limited = EndpointForm {
-        rate_limit_per_sec: "2".into(),
-        ..form("rate limited", &url)
-    };
-    create(&state, limited).await;
-    for _ in 0..6 {
-        publish_one(&pool).await;
-    }
+    let (gauge, ..) = rate_limited(&state, "2", 6).await;
     run_until_succeeded(&state, 6).await;
 
     // A token bucket of 2 per second starts full: two at once, then one every 500 ms. 100 ms
@@ -750,15 +761,7 @@ async fn rate_limit_spaces_requests_to_an_endpoint(pool: PgPool) {
 #[sqlx::test]
 async fn a_delivery_put_off_by_the_rate_limit_waits_for_the_next_token(pool: PgPool) {
     let state = crate::helpers::test_state(pool.clone());
-    let (gauge, url) = gauge(Duration::ZERO).await;
-    let limited = EndpointForm {
-        rate_limit_per_sec: "1".into(),
-        ..form("one a second", &url)
-    };
-    create(&state, limited).await;
-    for _ in 0..3 {
-        publish_one(&pool).await;
-    }
+    let (gauge, ..) = rate_limited(&state, "1", 3).await;
     let before = Utc::now();
     dispatcher(&state, config()).step().await.unwrap();
     assert_eq!(gauge.arrivals().len(), 1, "the bucket held one token");
@@ -785,15 +788,7 @@ async fn a_delivery_put_off_by_the_rate_limit_waits_for_the_next_token(pool: PgP
 #[sqlx::test]
 async fn a_raised_rate_limit_applies_at_once(pool: PgPool) {
     let state = crate::helpers::test_state(pool.clone());
-    let (gauge, url) = gauge(Duration::ZERO).await;
-    let slow = EndpointForm {
-        rate_limit_per_sec: "1".into(),
-        ..form("raised", &url)
-    };
-    let (id, _) = create(&state, slow.clone()).await;
-    for _ in 0..3 {
-        publish_one(&pool).await;
-    }
+    let (gauge, id, slow) = rate_limited(&state, "1", 3).await;
     let dispatcher = dispatcher(&state, config());
     dispatcher.step().await.unwrap();
     assert_eq!(gauge.arrivals().len(), 1);
