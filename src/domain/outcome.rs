@@ -113,7 +113,10 @@ pub fn chrono_delay(delay: Duration) -> chrono::Duration {
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.attempts.is_empty() && self.deferred.is_empty() && self.abandoned.is_empty()
+        self.attempts.is_empty()
+            && self.updates.is_empty()
+            && self.deferred.is_empty()
+            && self.abandoned.is_empty()
     }
 
     /// Adds an attempt and the state its `step` moves the delivery to (claimed under `lease`).
@@ -174,10 +177,16 @@ impl Batch {
         out
     }
 
-    /// What is left of a result that could not be stored: its attempts with status and timing
-    /// but nothing the receiver sent, class `unrecordable` with `message`, and the delivery
-    /// failed (for an admin to retry, rather than sent again blindly when its lease ends).
-    pub fn unrecordable(&self, message: &str) -> Batch {
+    /// What is left of a result that could not be stored because of `cause` (the database's
+    /// error): its attempts with status and timing but nothing the receiver sent, class
+    /// `unrecordable` with a message saying why, and the delivery failed (for an admin to
+    /// retry, rather than sent again blindly when its lease ends).
+    pub fn unrecordable(&self, cause: &str) -> Batch {
+        // The cause may quote the receiver's bytes; a NUL would make the message unstorable too.
+        let message = format!(
+            "the attempt happened but its result could not be stored ({}); retry it by hand",
+            cause.replace('\0', "")
+        );
         let attempts = self
             .attempts
             .iter()
@@ -187,7 +196,7 @@ impl Batch {
                 response_body: None,
                 truncated: false,
                 error_class: Some(FailureClass::Unrecordable),
-                error_message: Some(message.to_string()),
+                error_message: Some(message.clone()),
                 ..a.clone()
             })
             .collect();
@@ -218,10 +227,10 @@ impl Batch {
         set.into_iter().collect()
     }
 
-    /// Endpoints whose every attempt in the batch failed, sorted: one success in the batch
-    /// means the endpoint works, whatever else failed.
-    pub fn failing_endpoints(&self) -> Vec<Uuid> {
-        let succeeded = self.succeeded_endpoints();
+    /// Endpoints whose every attempt in the batch failed, sorted, given the batch's
+    /// `succeeded_endpoints()`: one success in the batch means the endpoint works, whatever
+    /// else failed.
+    pub fn failing_endpoints(&self, succeeded: &[Uuid]) -> Vec<Uuid> {
         let set: BTreeSet<Uuid> = self
             .attempts
             .iter()
@@ -392,9 +401,15 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_is_empty_only_without_attempts_deferrals_and_abandoned_deliveries() {
+    fn a_batch_is_empty_only_without_attempts_updates_deferrals_and_abandoned_deliveries() {
         assert!(Batch::default().is_empty());
         let lease = at(10, 0, 0);
+        // An update alone (a result whose attempt row was written elsewhere) is still work.
+        let update_only = Batch {
+            updates: batch_of(vec![(attempt(1, 7, None), NextStep::Succeeded)]).updates,
+            ..Batch::default()
+        };
+        assert!(!update_only.is_empty());
         let deferred = Batch {
             deferred: vec![Deferral {
                 id: id(1),
@@ -443,7 +458,7 @@ mod tests {
             attempt(1, 7, None),
             NextStep::RetryIn(Duration::from_secs(5)),
         )]);
-        let fallback = batch.unrecordable("could not be stored");
+        let fallback = batch.unrecordable("invalid byte sequence \0 in \"UTF8\"");
         let kept = &fallback.attempts[0];
         let original = &batch.attempts[0];
         assert_eq!(
@@ -465,7 +480,13 @@ mod tests {
         assert_eq!(kept.response_body, None);
         assert!(!kept.truncated);
         assert_eq!(kept.error_class, Some(FailureClass::Unrecordable));
-        assert_eq!(kept.error_message.as_deref(), Some("could not be stored"));
+        assert_eq!(
+            kept.error_message.as_deref(),
+            Some(
+                "the attempt happened but its result could not be stored \
+                 (invalid byte sequence  in \"UTF8\"); retry it by hand"
+            )
+        );
         let update = &fallback.updates[0];
         assert_eq!(update.status, DeliveryStatus::Failed);
         assert_eq!(update.next_attempt_at, None);
@@ -486,7 +507,8 @@ mod tests {
             (attempt(6, 7, None), NextStep::Succeeded),
         ]);
         assert_eq!(batch.succeeded_endpoints(), vec![id(7)]);
-        assert_eq!(batch.failing_endpoints(), vec![id(8), id(9)]);
+        let succeeded = batch.succeeded_endpoints();
+        assert_eq!(batch.failing_endpoints(&succeeded), vec![id(8), id(9)]);
     }
 
     #[test]

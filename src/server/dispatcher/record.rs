@@ -32,7 +32,8 @@ pub async fn write(pool: &PgPool, batch: &Batch, disable_after: Duration) -> sql
         if let Err(err) = write_together(pool, &single, disable_after).await {
             tracing::error!(error = %err, "a result could not be stored as received; recording it as unrecordable");
             metrics::counter!("herald_results_unrecordable_total").increment(1);
-            write_unrecordable(pool, &single, &err, disable_after).await?;
+            let fallback = single.unrecordable(&err.to_string());
+            write_together(pool, &fallback, disable_after).await?;
         }
     }
     crate::server::changes::deliveries_changed();
@@ -46,22 +47,6 @@ async fn write_together(pool: &PgPool, batch: &Batch, disable_after: Duration) -
     record_health(&mut tx, batch).await?;
     update_endpoints(&mut tx, batch, disable_after).await?;
     tx.commit().await
-}
-
-/// What is left of a result that could not be stored: the attempt with its status and timing
-/// but nothing the receiver sent, class `unrecordable`, and the delivery failed.
-async fn write_unrecordable(
-    pool: &PgPool,
-    single: &Batch,
-    cause: &sqlx::Error,
-    disable_after: Duration,
-) -> sqlx::Result<()> {
-    let message = format!(
-        "the attempt happened but its result could not be stored ({}); retry it by hand",
-        cause.to_string().replace('\0', "")
-    );
-    let fallback = single.unrecordable(&message);
-    write_together(pool, &fallback, disable_after).await
 }
 
 async fn insert_attempts(tx: &mut sqlx::PgConnection, attempts: &[AttemptRow]) -> sqlx::Result<()> {
@@ -278,7 +263,7 @@ async fn update_endpoints(
     disable_after: Duration,
 ) -> sqlx::Result<()> {
     let succeeded = batch.succeeded_endpoints();
-    let failed = batch.failing_endpoints();
+    let failed = batch.failing_endpoints(&succeeded);
     if !succeeded.is_empty() {
         sqlx::query(
             "UPDATE endpoints SET last_success_at = now(), failing_since = NULL
