@@ -43,17 +43,7 @@ key="$("$herald" create-api-key --name ceiling --scope publish,manage | tail -1)
 serve
 five_endpoints http://127.0.0.1:18080/hook "$key"
 kill "$herald_pid"; wait "$herald_pid" 2>/dev/null || true
-# Contention decides PostgreSQL's best client count: try several, keep the best.
-db_deliveries=0 best_clients=0
-seconds=$(( (duration + 1) / 2 ))
-for clients in 4 8 16 32 64; do
-  sql "TRUNCATE events, deliveries, delivery_attempts, endpoint_health_hourly, idempotency_keys"
-  pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" \
-    -f scripts/ceiling/publish.sql@50 -f scripts/ceiling/dispatch.sql@1 "$DATABASE_URL" >/dev/null 2>&1
-  run=$(( $(sql "SELECT count(*) FROM deliveries WHERE status = 'succeeded'") / seconds ))
-  echo "  $clients clients: $run deliveries/s settled"
-  if [ "$run" -gt "$db_deliveries" ]; then db_deliveries="$run" best_clients="$clients"; fi
-done
+postgres_ceiling scripts/ceiling/publish.sql scripts/ceiling/dispatch.sql
 echo "postgres: $db_deliveries deliveries/s (publish + claim + record, best at $best_clients clients)"
 sql "TRUNCATE events, deliveries, delivery_attempts, endpoint_health_hourly, idempotency_keys"
 

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# What fewer writes per delivery would buy: PostgreSQL's ceiling for Herald's statements
+# (as in ceiling.sh, step 2), then the same with one cost taken away at a time. Each variant is
+# an upper bound for a change issue 12 proposes, measured before building it:
+#   - no health upsert in the recorder's transaction (health counted in memory, flushed ~1 s);
+#   - no wake-up (pg_notify) per publish;
+#   - no log indexes on deliveries (status, response code, endpoint, event type): what the
+#     settle's index entries cost, the most any HOT-friendly settle or queue table could save.
+# Needs the release build (cargo leptos build --release) and pgbench (apt: postgresql-contrib,
+# installed here when missing). Usage: ./scripts/ceiling-writes.sh   (DURATION=10 by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+. scripts/db.sh
+duration="${DURATION:-10}"
+herald="$CARGO_TARGET_DIR/release/herald"
+listen=127.0.0.1:3300
+work="$(mktemp -d)"
+. scripts/loadtest.sh
+
+install_missing pgbench=postgresql-contrib
+
+herald_db_setup herald_test
+herald_fresh_db herald_ceiling_writes
+export DATABASE_URL="$FRESH_DATABASE_URL"
+key="$("$herald" create-api-key --name ceiling --scope publish,manage | tail -1)"
+serve
+five_endpoints http://127.0.0.1:18080/hook "$key"
+kill "$herald_pid"; wait "$herald_pid" 2>/dev/null || true
+
+publish=scripts/ceiling/publish.sql dispatch=scripts/ceiling/dispatch.sql
+# The recorder's statement without its health CTE; the publish without its wake-up.
+awk '/^\), health AS \($/ {skip = 1} !skip {print} skip && /latency_buckets = ARRAY/ {skip = 0}' \
+  "$dispatch" >"$work/dispatch-no-health.sql"
+grep -v pg_notify "$publish" >"$work/publish-no-notify.sql"
+
+results=()
+measure() {
+  echo "== $1"
+  postgres_ceiling "$2" "$3"
+  results+=("$(printf '%-46s %6d deliveries/s (best at %d clients)' "$1" "$db_deliveries" "$best_clients")")
+}
+measure "as Herald is" "$publish" "$dispatch"
+measure "without the health upsert" "$publish" "$work/dispatch-no-health.sql"
+measure "without the wake-up per publish" "$work/publish-no-notify.sql" "$dispatch"
+sql "DROP INDEX deliveries_status, deliveries_code, deliveries_endpoint, deliveries_event_type"
+measure "without the log's 4 indexes on deliveries" "$publish" "$dispatch"
+measure "without all three" "$work/publish-no-notify.sql" "$work/dispatch-no-health.sql"
+
+echo "== PostgreSQL's ceiling for Herald's statements, and what each saving would add"
+printf '%s\n' "${results[@]}"
