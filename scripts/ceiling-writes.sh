@@ -5,7 +5,9 @@
 #   - no health upsert in the recorder's transaction (health counted in memory, flushed ~1 s);
 #   - no wake-up (pg_notify) per publish;
 #   - no log indexes on deliveries (status, response code, endpoint, event type): what the
-#     settle's index entries cost, the most any HOT-friendly settle or queue table could save.
+#     settle's index entries cost, the most any HOT-friendly settle or queue table could save;
+#   - then all three, and all three with asynchronous commit (synchronous_commit=off: the
+#     weaker durability issue 12 allows only as an opt-in).
 # Needs the release build (cargo leptos build --release) and pgbench (apt: postgresql-contrib,
 # installed here when missing). Usage: ./scripts/ceiling-writes.sh   (DURATION=10 by default)
 set -euo pipefail
@@ -46,6 +48,8 @@ measure "without the wake-up per publish" "$work/publish-no-notify.sql" "$dispat
 sql "DROP INDEX deliveries_status, deliveries_code, deliveries_endpoint, deliveries_event_type"
 measure "without the log's 4 indexes on deliveries" "$publish" "$dispatch"
 measure "without all three" "$work/publish-no-notify.sql" "$work/dispatch-no-health.sql"
+PGOPTIONS='-c synchronous_commit=off' measure "without all three, asynchronous commit" \
+  "$work/publish-no-notify.sql" "$work/dispatch-no-health.sql"
 
 echo "== PostgreSQL's ceiling for Herald's statements, and what each saving would add"
 printf '%s\n' "${results[@]}"
