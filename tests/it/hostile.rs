@@ -355,6 +355,26 @@ async fn a_reset_in_the_middle_of_the_body_is_a_connection_failure(pool: PgPool)
 }
 
 #[sqlx::test]
+async fn a_refused_connection_is_described_without_the_url(pool: PgPool) {
+    // A port nothing listens on, and a URL that carries a credential, as some receivers ask.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let secret = "tok_9f8e7d6c5b4a";
+    let got = attempt_against(&pool, format!("{}?token={secret}", url(port))).await;
+    assert_eq!(got.error_class.as_deref(), Some("connect"));
+    let message = got.error_message.unwrap();
+    assert!(
+        message.starts_with("error sending request") && message.contains("refused"),
+        "says what failed and why: {message}"
+    );
+    assert!(
+        !message.contains(secret) && !message.contains(&format!("127.0.0.1:{port}")),
+        "the URL (and its token) is not in the message: {message}"
+    );
+}
+
+#[sqlx::test]
 async fn a_gzip_bomb_is_stored_compressed_never_inflated(pool: PgPool) {
     use std::io::Write;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());

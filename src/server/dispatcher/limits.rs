@@ -22,7 +22,7 @@ pub struct Limits {
 }
 
 struct EndpointLimiter {
-    max_in_flight: u32,
+    max_in_flight: usize,
     slots: Arc<Semaphore>,
     bucket: Option<TokenBucket>,
 }
@@ -36,16 +36,19 @@ impl Limits {
             .endpoints
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let max = endpoint.max_in_flight.unwrap_or(u32::MAX >> 4);
+        // No cap set (only a rate limit): as many as a semaphore holds.
+        let max = endpoint
+            .max_in_flight
+            .map_or(Semaphore::MAX_PERMITS, |cap| cap as usize);
         let limiter = map.entry(endpoint.id).or_insert_with(|| EndpointLimiter {
             max_in_flight: max,
-            slots: Arc::new(Semaphore::new(max as usize)),
+            slots: Arc::new(Semaphore::new(max)),
             bucket: None,
         });
         if limiter.max_in_flight != max {
             // The admin changed the cap: start a fresh semaphore (old permits drain on their own).
             limiter.max_in_flight = max;
-            limiter.slots = Arc::new(Semaphore::new(max as usize));
+            limiter.slots = Arc::new(Semaphore::new(max));
         }
         match (endpoint.rate_limit_per_sec, &mut limiter.bucket) {
             (Some(rate), Some(bucket)) if bucket.per_sec() == rate => {}
