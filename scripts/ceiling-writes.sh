@@ -22,13 +22,7 @@ work="$(mktemp -d)"
 
 install_missing pgbench=postgresql-contrib
 
-herald_db_setup herald_test
-herald_fresh_db herald_ceiling_writes
-export DATABASE_URL="$FRESH_DATABASE_URL"
-key="$("$herald" create-api-key --name ceiling --scope publish,manage | tail -1)"
-serve
-five_endpoints http://127.0.0.1:18080/hook "$key"
-kill "$herald_pid"; wait "$herald_pid" 2>/dev/null || true
+ceiling_database herald_ceiling_writes
 
 publish=scripts/ceiling/publish.sql dispatch=scripts/ceiling/dispatch.sql
 # The recorder's statement without its health CTE; the publish without its wake-up.

@@ -36,13 +36,7 @@ receiver="$(wrk -t2 -c"$connections" -d"${duration}s" -s scripts/ceiling/post.lu
 echo "receiver: $receiver requests/s"
 
 echo "== 2. PostgreSQL ceiling for Herald's statements per event (pgbench -M prepared)"
-herald_db_setup herald_test
-herald_fresh_db herald_ceiling
-export DATABASE_URL="$FRESH_DATABASE_URL"
-key="$("$herald" create-api-key --name ceiling --scope publish,manage | tail -1)"
-serve
-five_endpoints http://127.0.0.1:18080/hook "$key"
-kill "$herald_pid"; wait "$herald_pid" 2>/dev/null || true
+ceiling_database herald_ceiling
 postgres_ceiling scripts/ceiling/publish.sql scripts/ceiling/dispatch.sql
 echo "postgres: $db_deliveries deliveries/s (publish + claim + record, best at $best_clients clients)"
 sql "TRUNCATE events, deliveries, delivery_attempts, endpoint_health_hourly, idempotency_keys"

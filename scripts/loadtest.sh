@@ -39,6 +39,19 @@ five_endpoints() {
   done
 }
 
+# A fresh database NAME (DATABASE_URL then points at it) with an API key (`key`) and, made by
+# Herald through its API, the 5 endpoints the ceiling scripts publish to; Herald is stopped
+# again, so that only pgbench or the load that follows uses it.
+ceiling_database() {
+  herald_db_setup herald_test
+  herald_fresh_db "$1"
+  export DATABASE_URL="$FRESH_DATABASE_URL"
+  key="$("$herald" create-api-key --name ceiling --scope publish,manage | tail -1)"
+  serve
+  five_endpoints http://127.0.0.1:18080/hook "$key"
+  kill "$herald_pid"; wait "$herald_pid" 2>/dev/null || true
+}
+
 # PostgreSQL's ceiling for a publish script and a dispatch script run by pgbench -M prepared,
 # 50 publishes (one event, 5 deliveries) for each claim-and-record of up to 250: deliveries
 # settled per second, the best of several client counts (contention decides which is best).
