@@ -12,12 +12,7 @@
 # installed here when missing). Usage: ./scripts/ceiling-writes.sh   (DURATION=10 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/env.sh
-. scripts/db.sh
-duration="${DURATION:-10}"
-herald="$CARGO_TARGET_DIR/release/herald"
 listen=127.0.0.1:3300
-work="$(mktemp -d)"
 . scripts/loadtest.sh
 
 install_missing pgbench=postgresql-contrib

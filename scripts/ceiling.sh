@@ -15,13 +15,8 @@
 # Usage: ./scripts/ceiling.sh   (DURATION=10 CONNECTIONS=64 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/env.sh
-. scripts/db.sh
-duration="${DURATION:-10}"
 connections="${CONNECTIONS:-64}"
-herald="$CARGO_TARGET_DIR/release/herald"
 listen=127.0.0.1:3300
-work="$(mktemp -d)"
 . scripts/loadtest.sh
 
 install_missing wrk=wrk nginx=nginx-light pgbench=postgresql-contrib

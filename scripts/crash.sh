@@ -12,14 +12,10 @@
 # Usage: ./scripts/crash.sh   (RATE=500 events/s, DURATION=20 s, KILL_AT=8 s by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/env.sh
-. scripts/db.sh
+DURATION="${DURATION:-20}"
 rate="${RATE:-500}"
-duration="${DURATION:-20}"
 kill_at="${KILL_AT:-8}"
-herald="$CARGO_TARGET_DIR/release/herald"
 listen=127.0.0.1:3301
-work="$(mktemp -d)"
 . scripts/loadtest.sh
 
 install_missing nginx=nginx-light
@@ -66,7 +62,7 @@ resent="$(awk '{ k = $1 " " $2; if (k in first) { if ($3 > last) last = $3 } els
 stored="$(sql "SELECT count(*) FROM deliveries")"
 succeeded="$(sql "SELECT count(*) FROM deliveries WHERE status = 'succeeded'")"
 echo "killed with $in_flight deliveries pending; back up $(awk -v a="$killed" -v b="$restarted" 'BEGIN {printf "%.1f", b - a}')s later"
-echo "events accepted: $events (each once: $(sort -u "$work/accepted" | wc -l) distinct ids); deliveries expected: $expected, stored: $stored, succeeded: $succeeded"
+echo "events accepted: $events (each once: $(cut -d" " -f1 "$work/accepted" | sort -u | wc -l) distinct ids); deliveries expected: $expected, stored: $stored, succeeded: $succeeded"
 echo "lost: $((expected - arrived)); duplicated: $((received - distinct)) of $received received ($(awk -v d="$((received - distinct))" -v r="$received" 'BEGIN {printf "%.2f", r ? 100 * d / r : 0}') %)"
 released="$(sed 's/\x1b\[[0-9;]*m//g' "$work/herald.log" | grep -o 'released=[0-9]*' | tail -1 || true)"
 echo "the restarted process made the killed one's leases due at once: ${released:-released=0}"

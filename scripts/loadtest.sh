@@ -1,7 +1,16 @@
-# Shared by the load scripts (ceiling.sh, crash.sh); source it after setting `herald` (the
-# binary), `listen` (its address) and `work` (a scratch directory). Processes added to `pids`
-# are stopped, and `work` removed, on exit.
+# Shared by the load scripts (ceiling.sh, ceiling-writes.sh, crash.sh, latency.sh); source it
+# from the repository's root after setting `listen` (the address Herald serves on). It loads
+# the environment, sets `herald` (the release binary), `duration` (DURATION, default 10 s) and
+# `work` (a scratch directory). Processes added to `pids` are stopped, and `work` removed, on
+# exit.
 
+# shellcheck source=scripts/env.sh
+. scripts/env.sh
+# shellcheck source=scripts/db.sh
+. scripts/db.sh
+herald="$CARGO_TARGET_DIR/release/herald"
+duration="${DURATION:-10}"
+work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT

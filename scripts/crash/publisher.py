@@ -2,10 +2,12 @@
 event has its own Idempotency-Key and is sent again (same key) until Herald answers 2xx, so an
 event whose request died with the server is neither lost nor published twice.
 
-Usage: publisher.py URL API_KEY RATE SECONDS OUT
-Writes one accepted event id per line to OUT; prints a summary line.
+Usage: publisher.py URL API_KEY RATE SECONDS OUT   (THREADS=8 producer threads by default)
+Writes one line per accepted event to OUT: its id and when it was first sent (Unix seconds);
+prints a summary line.
 """
 import http.client
+import os
 import sys
 import threading
 import time
@@ -14,10 +16,11 @@ from urllib.parse import urlsplit
 
 url, key, rate, seconds, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 parts = urlsplit(url)
-THREADS = 8
+THREADS = int(os.environ.get("THREADS", "8"))
 total = int(rate * seconds)
 start = time.monotonic()
 ids = [None] * total
+sent = [0.0] * total
 resent = [0] * THREADS
 late = [0.0] * THREADS
 
@@ -46,6 +49,7 @@ def worker(t):
             time.sleep(due - now)
         else:
             late[t] = max(late[t], now - due)
+        sent[i] = time.time()
         while ids[i] is None:
             try:
                 ids[i] = post(conn, i)
@@ -62,6 +66,6 @@ for thread in threads:
 for thread in threads:
     thread.join()
 with open(out, "w") as f:
-    f.write("".join(f"{i}\n" for i in ids))
+    f.write("".join(f"{i} {at:.6f}\n" for i, at in zip(ids, sent)))
 print(f"published {total} events in {time.monotonic() - start:.1f}s; {sum(resent)} requests sent again; "
       f"at most {max(late):.2f}s behind schedule")

@@ -92,6 +92,7 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
             state.settings.secrets.clone(),
             dispatch,
         );
+        state.publisher.hand_to(dispatcher.handoff());
         let check = AlertCheck {
             pool: pool.clone(),
             window: dispatcher.attempt_window(),

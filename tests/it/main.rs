@@ -8,6 +8,7 @@ mod cli;
 mod database;
 mod dispatcher;
 mod event_types;
+mod handoff;
 mod helpers;
 mod hostile;
 mod portal_access;

@@ -37,7 +37,7 @@ type Window = (DateTime<Utc>, DateTime<Utc>);
 
 /// The server's schedule is 60 s then 120 s without jitter, so every delay a test sees is
 /// exact and distinguishable from an endpoint's own schedule or a Retry-After.
-fn config() -> DispatchConfig {
+pub(crate) fn config() -> DispatchConfig {
     let mut config = crate::dispatcher::config();
     config.lease_margin = Duration::from_secs(1);
     config.timeout = Duration::from_secs(5);
@@ -54,7 +54,7 @@ fn no_retries() -> DispatchConfig {
 }
 
 /// A dispatcher that may reach loopback, decrypting with the state's own key.
-fn dispatcher(state: &AppState, config: DispatchConfig) -> Dispatcher {
+pub(crate) fn dispatcher(state: &AppState, config: DispatchConfig) -> Dispatcher {
     let loopback = vec![Cidr::parse("127.0.0.0/8").unwrap()];
     let sender = Sender::new(Duration::from_millis(500), loopback, 8, None).unwrap();
     let secrets = state.settings.secrets.clone();
@@ -69,7 +69,7 @@ async fn drain_timed(dispatcher: &Dispatcher) -> Window {
 }
 
 /// A recording receiver without a secret (tests check signatures themselves).
-async fn receiver() -> (Receiver, String) {
+pub(crate) async fn receiver() -> (Receiver, String) {
     let receiver = Receiver::new(None, true);
     let addr = receiver.clone().spawn_local().await.unwrap();
     (receiver, format!("http://{addr}/hooks"))
@@ -83,7 +83,7 @@ fn busy_mode(status: u16, retry_after: &str) -> Mode {
     }
 }
 
-fn form(name: &str, url: &str) -> EndpointForm {
+pub(crate) fn form(name: &str, url: &str) -> EndpointForm {
     EndpointForm {
         name: name.into(),
         url: url.into(),
@@ -92,7 +92,7 @@ fn form(name: &str, url: &str) -> EndpointForm {
 }
 
 /// Creates an enabled endpoint through the service; its id and signing secret.
-async fn create(state: &AppState, form: EndpointForm) -> (Uuid, String) {
+pub(crate) async fn create(state: &AppState, form: EndpointForm) -> (Uuid, String) {
     let created = endpoints::create(state, &Actor::herald(), &form, true)
         .await
         .unwrap();
@@ -123,7 +123,7 @@ async fn admin(pool: &PgPool) -> (Actor, Uuid) {
 }
 
 /// Polls `check` every 10 ms until it holds; fails the test after `limit`.
-async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -196,7 +196,7 @@ async fn make_due(pool: &PgPool, endpoint: Uuid) {
     .unwrap();
 }
 
-async fn count_status(pool: &PgPool, status: &str) -> i64 {
+pub(crate) async fn count_status(pool: &PgPool, status: &str) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE status = $1")
         .bind(status)
         .fetch_one(pool)

@@ -1,12 +1,17 @@
 //! The dispatcher: PostgreSQL is the queue. Lanes claim due deliveries in batches, send them
-//! concurrently, and write the results back in one transaction per batch.
+//! concurrently, and write the results back in one transaction per batch. Deliveries that a
+//! publish in this process makes skip the claim: they are written leased to this process and
+//! handed over directly (see [`handoff`]), and each handed batch is sent and recorded in a task
+//! of its own, beside the lanes.
 //!
 //! At-least-once: a delivery is durable and leased by this process before it is sent (the
-//! claim commits first), and only a committed result stops it being sent again. A lane takes
+//! claim commits first, or the publish wrote the lease in the transaction that made the
+//! delivery durable), and only a committed result stops it being sent again. A lane takes
 //! its share of the process's in-flight capacity before it claims, so nothing claimed ever
 //! waits for a slot, and the lease (see [`claim`]) covers the longest attempt plus a margin.
 
 pub mod claim;
+pub mod handoff;
 pub mod limits;
 pub mod owner;
 pub mod record;
@@ -21,14 +26,16 @@ use crate::domain::webhook::{SigningInput, masked_for_log, request_headers};
 use crate::server::alerts::window::AttemptWindow;
 use crate::server::crypto::SecretBox;
 use claim::{EndpointConfig, Job};
+use handoff::{Handed, Handoff};
 use limits::{Admission, Limits};
 use rand::Rng;
 use record::{AttemptRow, Batch, Deferral};
 use send::{Sender, Sent};
 use sqlx::PgPool;
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -45,7 +52,8 @@ pub struct DispatchConfig {
     pub policy: RetryPolicy,
     /// Fallback poll when no notification arrives (and for scheduled retries).
     pub poll_interval: Duration,
-    /// Most requests in flight in this process.
+    /// Most requests in flight in this process: half for claimed deliveries, half for those
+    /// that publishes hand over (see [`handoff`]).
     pub max_in_flight: usize,
     /// An endpoint with no success for this long is disabled.
     pub disable_after: Duration,
@@ -86,11 +94,24 @@ pub struct Dispatcher {
     window: Arc<AttemptWindow>,
     /// This process's lease-owner number, set when the loop starts (see [`owner`]).
     owner: Arc<OnceLock<i32>>,
+    handoff: Handoff,
+    /// What publishes hand over; taken by the loop when it starts.
+    handed: Arc<Mutex<Option<mpsc::UnboundedReceiver<Handed>>>>,
 }
 
 impl Dispatcher {
     pub fn new(pool: PgPool, sender: Sender, secrets: SecretBox, config: DispatchConfig) -> Self {
-        let in_flight = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
+        // Half the slots for claims (at least one), the rest for hand-offs.
+        let total = config.max_in_flight.max(1);
+        let for_handoffs = total / 2;
+        let in_flight = Arc::new(Semaphore::new(total - for_handoffs));
+        let owner = Arc::<OnceLock<i32>>::default();
+        let (handoff, handed) = Handoff::new(
+            owner.clone(),
+            for_handoffs,
+            config.timeout,
+            config.lease_margin,
+        );
         Self {
             pool,
             sender,
@@ -100,8 +121,16 @@ impl Dispatcher {
             limits: Limits::default(),
             wake: Arc::new(Notify::new()),
             window: Arc::default(),
-            owner: Arc::default(),
+            owner,
+            handoff,
+            handed: Arc::new(Mutex::new(Some(handed))),
         }
+    }
+
+    /// The way for this process's publishes to hand deliveries to this dispatcher; it takes
+    /// them while [`Dispatcher::run`] runs.
+    pub fn handoff(&self) -> Handoff {
+        self.handoff.clone()
     }
 
     /// The attempts this dispatcher recorded lately, which the alert check reads.
@@ -129,6 +158,10 @@ impl Dispatcher {
         let mut lanes = tokio::task::JoinSet::new();
         for _ in 0..self.config.lanes.max(1) {
             lanes.spawn(self.clone().lane(shutdown.clone()));
+        }
+        let handed = self.handed.lock().ok().and_then(|mut h| h.take());
+        if let Some(handed) = handed {
+            lanes.spawn(self.clone().take_handed(handed, shutdown.clone()));
         }
         while let Some(ended) = lanes.join_next().await {
             ended??;
@@ -163,6 +196,47 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// Sends and records each batch a publish hands over, each in a task of its own, until
+    /// `shutdown`; then refuses new ones (publishes leave them for claims) and finishes those
+    /// it has.
+    async fn take_handed(
+        self,
+        mut handed: mpsc::UnboundedReceiver<Handed>,
+        shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
+        let mut sending = tokio::task::JoinSet::new();
+        let stopping = crate::server::changes::closed(shutdown);
+        tokio::pin!(stopping);
+        loop {
+            tokio::select! {
+                next = handed.recv() => match next {
+                    Some(batch) => { sending.spawn(self.clone().send_handed(batch)); }
+                    None => break,
+                },
+                Some(done) = sending.join_next() => done?,
+                _ = &mut stopping => break,
+            }
+        }
+        handed.close();
+        while let Some(batch) = handed.recv().await {
+            sending.spawn(self.clone().send_handed(batch));
+        }
+        while let Some(done) = sending.join_next().await {
+            done?;
+        }
+        Ok(())
+    }
+
+    async fn send_handed(self, handed: Handed) {
+        let bodies = Arc::new(handed.bodies);
+        if let Err(err) = self.settle(handed.jobs, handed.slots, Some(bodies)).await {
+            tracing::error!(
+                error = format!("{err:#}"),
+                "a handed batch was not recorded; its deliveries go again when their lease ends"
+            );
+        }
+    }
+
     /// Claims one batch (as large as the free in-flight capacity allows), sends it, records
     /// the results.
     pub async fn step(&self) -> anyhow::Result<StepOutcome> {
@@ -176,11 +250,29 @@ impl Dispatcher {
         }
         slots.truncate(jobs.len());
         let count = jobs.len();
-        let batch = self.process(jobs, slots).await?;
+        self.settle(jobs, slots, None).await?;
+        Ok(StepOutcome::Dispatched(count))
+    }
+
+    /// Sends leased deliveries and records the results; `bodies` when the caller has them.
+    async fn settle(
+        &self,
+        jobs: Vec<Job>,
+        slots: Vec<OwnedSemaphorePermit>,
+        bodies: Option<Arc<HashMap<Uuid, String>>>,
+    ) -> anyhow::Result<()> {
+        let bodies = match bodies {
+            Some(bodies) => bodies,
+            None => {
+                let event_ids: Vec<Uuid> = jobs.iter().map(|j| j.event_id).collect();
+                Arc::new(claim::event_bodies(&self.pool, &event_ids).await?)
+            }
+        };
+        let batch = self.process(jobs, slots, bodies).await?;
         record::write(&self.pool, &batch, self.config.disable_after).await?;
         self.window.observe(&batch.attempts);
         crate::server::metrics::record_batch(&batch);
-        Ok(StepOutcome::Dispatched(count))
+        Ok(())
     }
 
     /// Up to a batch of in-flight slots: at least one (waiting for it if all are taken).
@@ -202,10 +294,9 @@ impl Dispatcher {
         &self,
         jobs: Vec<Job>,
         slots: Vec<OwnedSemaphorePermit>,
+        bodies: Arc<HashMap<Uuid, String>>,
     ) -> anyhow::Result<Batch> {
-        let event_ids: Vec<Uuid> = jobs.iter().map(|j| j.event_id).collect();
         let endpoint_ids: Vec<Uuid> = jobs.iter().map(|j| j.endpoint_id).collect();
-        let bodies = Arc::new(claim::event_bodies(&self.pool, &event_ids).await?);
         let endpoints = Arc::new(claim::endpoints(&self.pool, &endpoint_ids, &self.secrets).await?);
         let mut batch = Batch::default();
         let mut tasks = tokio::task::JoinSet::new();

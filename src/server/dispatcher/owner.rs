@@ -2,7 +2,8 @@
 //!
 //! A dispatching process takes an owner number when it starts (a sequence, so no two live
 //! processes share one) and holds it as a PostgreSQL session advisory lock on a connection of
-//! its own until it stops; its claims write the number into `deliveries.leased_by`. When a
+//! its own until it stops; its claims, and the publishes that hand it deliveries (see
+//! [`super::handoff`]), write the number into `deliveries.leased_by`. When a
 //! process starts, it makes the leased deliveries of every owner whose lock is free due now:
 //! those owners died (kill -9, a crash, a lost host) with deliveries claimed and not recorded.
 //! Without this they would wait for their lease to run out (the longest timeout plus a margin,

@@ -9,7 +9,8 @@ use crate::domain::event::envelope;
 use crate::domain::ids::event_ref;
 use crate::error::{AppError, FieldError};
 use crate::server::db::event_types::PublishRules;
-use chrono::Utc;
+use crate::server::dispatcher::handoff::{Handoff, Leased, Reservation};
+use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use sqlx::PgPool;
 use std::collections::{HashMap, HashSet};
@@ -31,18 +32,23 @@ struct Prepared<'a> {
     created_at: chrono::DateTime<Utc>,
 }
 
+/// Checks and writes a batch; `handoff` is this process's running dispatcher, if any.
 pub async fn publish_batch(
     pool: &PgPool,
     items: &[BatchItem<'_>],
+    handoff: Option<&Handoff>,
 ) -> Result<Vec<Published>, AppError> {
     check_batch(pool, items).await?;
-    write_batch(pool, items).await
+    write_batch(pool, items, handoff).await
 }
 
-/// Writes events already checked, whose idempotency keys differ from each other.
+/// Writes events already checked, whose idempotency keys differ from each other. With a
+/// `handoff`, the deliveries it has free slots for are written leased to this process and
+/// handed to its dispatcher after the commit; only the others need a wake-up.
 pub(super) async fn write_batch(
     pool: &PgPool,
     items: &[BatchItem<'_>],
+    handoff: Option<&Handoff>,
 ) -> Result<Vec<Published>, AppError> {
     let prepared: Vec<Prepared> = items
         .iter()
@@ -66,10 +72,61 @@ pub(super) async fn write_batch(
                 .is_some_and(|k| seen_before.contains(k))
         })
         .collect();
-    insert_events(&mut tx, &new).await?;
-    let queued = insert_deliveries(&mut tx, &new).await?;
-    commit_publish(tx, !queued.is_empty()).await?;
+    let bodies = insert_events(&mut tx, &new).await?;
+    let reservation = handoff.and_then(Handoff::reserve);
+    let inserted = insert_deliveries(&mut tx, &new, reservation.as_ref()).await?;
+    let (leased, unleased): (Vec<Inserted>, Vec<Inserted>) = inserted
+        .into_iter()
+        .partition(|row| row.leased_by.is_some());
+    commit_publish(
+        tx,
+        !(leased.is_empty() && unleased.is_empty()),
+        !unleased.is_empty(),
+    )
+    .await?;
+    let queued = count_per_event(leased.iter().chain(&unleased));
+    if let (Some(handoff), Some(reservation)) = (handoff, reservation) {
+        let bodies = bodies_of(&leased, bodies);
+        let leased = leased.into_iter().map(Inserted::into_leased).collect();
+        handoff.hand(pool, reservation, leased, bodies).await;
+    }
     answer(pool, &prepared, &seen_before, &queued).await
+}
+
+/// A delivery as its insert returns it.
+#[derive(sqlx::FromRow)]
+struct Inserted {
+    id: Uuid,
+    event_id: Uuid,
+    endpoint_id: Uuid,
+    next_attempt_at: DateTime<Utc>,
+    leased_by: Option<i32>,
+}
+
+impl Inserted {
+    fn into_leased(self) -> Leased {
+        Leased {
+            delivery_id: self.id,
+            event_id: self.event_id,
+            endpoint_id: self.endpoint_id,
+            lease: self.next_attempt_at,
+        }
+    }
+}
+
+fn count_per_event<'a>(rows: impl Iterator<Item = &'a Inserted>) -> HashMap<Uuid, i64> {
+    let mut counts = HashMap::new();
+    for row in rows {
+        *counts.entry(row.event_id).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// The envelopes of the events that have a leased delivery.
+fn bodies_of(leased: &[Inserted], mut bodies: HashMap<Uuid, String>) -> HashMap<Uuid, String> {
+    let wanted: HashSet<Uuid> = leased.iter().map(|row| row.event_id).collect();
+    bodies.retain(|id, _| wanted.contains(id));
+    bodies
 }
 
 /// Every event checked before anything is written; the first problem refuses the batch.
@@ -142,9 +199,13 @@ async fn claim_keys(
         .collect())
 }
 
-async fn insert_events(tx: &mut sqlx::PgConnection, new: &[&Prepared<'_>]) -> sqlx::Result<()> {
+/// Stores the new events; their envelopes by id.
+async fn insert_events(
+    tx: &mut sqlx::PgConnection,
+    new: &[&Prepared<'_>],
+) -> sqlx::Result<HashMap<Uuid, String>> {
     if new.is_empty() {
-        return Ok(());
+        return Ok(HashMap::new());
     }
     let bodies: Vec<String> = new
         .iter()
@@ -160,36 +221,45 @@ async fn insert_events(tx: &mut sqlx::PgConnection, new: &[&Prepared<'_>]) -> sq
     .bind(new.iter().map(|p| p.created_at).collect::<Vec<_>>())
     .execute(tx)
     .await?;
-    Ok(())
+    Ok(new.iter().map(|p| p.id).zip(bodies).collect())
 }
 
 /// One delivery per event and enabled endpoint subscribed to its type (producers' types are
-/// never operational, so "every type" subscriptions take them all); the count per event.
+/// never operational, so "every type" subscriptions take them all). As many as `reserved`
+/// holds slots for are leased to its owner, as a claim leases them; the rest are due now.
 async fn insert_deliveries(
     tx: &mut sqlx::PgConnection,
     new: &[&Prepared<'_>],
-) -> sqlx::Result<HashMap<Uuid, i64>> {
+    reserved: Option<&Reservation>,
+) -> sqlx::Result<Vec<Inserted>> {
     if new.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(Vec::new());
     }
-    let events: Vec<Uuid> = sqlx::query_scalar(
-        r#"INSERT INTO deliveries (id, event_id, endpoint_id, event_type, status, next_attempt_at, created_at)
-           SELECT herald_uuid_v7(ev.created), ev.id, e.id, ev.type, 'pending', now(), ev.created
-           FROM UNNEST($1::uuid[], $2::text[], $3::timestamptz[]) AS ev(id, type, created)
-           JOIN endpoints e ON e.deleted_at IS NULL AND e.enabled
-                AND (e.event_types = '{}' OR ev.type = ANY (e.event_types))
-           RETURNING event_id"#,
+    let slots = reserved.map_or(0, |r| i64::try_from(r.slots.len()).unwrap_or(i64::MAX));
+    sqlx::query_as(
+        r#"INSERT INTO deliveries (id, event_id, endpoint_id, event_type, status, next_attempt_at,
+               leased_by, created_at)
+           SELECT herald_uuid_v7(c.created), c.id, c.endpoint_id, c.type, 'pending',
+                  CASE WHEN c.n <= $4 THEN now() + make_interval(
+                      secs => greatest(c.timeout_ms / 1000.0, $5) + $6) ELSE now() END,
+                  CASE WHEN c.n <= $4 THEN $7::int END,
+                  c.created
+           FROM (SELECT ev.id, ev.type, ev.created, e.id AS endpoint_id, e.timeout_ms,
+                        row_number() OVER () AS n
+                 FROM UNNEST($1::uuid[], $2::text[], $3::timestamptz[]) AS ev(id, type, created)
+                 JOIN endpoints e ON e.deleted_at IS NULL AND e.enabled
+                      AND (e.event_types = '{}' OR ev.type = ANY (e.event_types))) c
+           RETURNING id, event_id, endpoint_id, next_attempt_at, leased_by"#,
     )
     .bind(new.iter().map(|p| p.id).collect::<Vec<_>>())
     .bind(new.iter().map(|p| p.item.event_type).collect::<Vec<_>>())
     .bind(new.iter().map(|p| p.created_at).collect::<Vec<_>>())
+    .bind(slots)
+    .bind(reserved.map_or(0.0, |r| r.timeout_secs))
+    .bind(reserved.map_or(0.0, |r| r.margin_secs))
+    .bind(reserved.map(|r| r.owner))
     .fetch_all(tx)
-    .await?;
-    let mut counts = HashMap::new();
-    for event in events {
-        *counts.entry(event).or_insert(0) += 1;
-    }
-    Ok(counts)
+    .await
 }
 
 /// The batch's events in the order sent: the new ones, and the earlier events of keys seen

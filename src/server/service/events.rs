@@ -176,7 +176,7 @@ pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Publi
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    commit_publish(tx, deliveries > 0).await?;
+    commit_publish(tx, deliveries > 0, deliveries > 0).await?;
     crate::server::metrics::record_publish(deliveries);
     Ok(Published {
         id: event_ref(id),
@@ -188,13 +188,15 @@ pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Publi
     })
 }
 
-/// Commits a publish: with deliveries queued, one wake-up for every dispatcher (NOTIFY is sent
-/// at commit) and word to this process's live log; event streams are told either way.
+/// Commits a publish: with deliveries queued, word to this process's live log, and with some of
+/// them left for claims (`wake`), one wake-up for every dispatcher (NOTIFY is sent at commit);
+/// event streams are told either way.
 pub(super) async fn commit_publish(
     mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
     queued: bool,
+    wake: bool,
 ) -> sqlx::Result<()> {
-    if queued {
+    if wake {
         sqlx::query("SELECT pg_notify($1, '')")
             .bind(WAKE_CHANNEL)
             .execute(&mut *tx)

@@ -3,7 +3,8 @@
 //! it is free (no timer: a lone publish is written at once) and writes it all as one batch —
 //! one transaction, one statement per table, one commit and one wake-up for the group — then
 //! answers each request with its own event. Under load, concurrent publishes share commits
-//! instead of queueing for one each.
+//! instead of queueing for one each. When this process runs a dispatcher, the group's
+//! deliveries are handed to it directly (see [`crate::server::dispatcher::handoff`]).
 //!
 //! Two publishes with the same idempotency key never share a group: the later one is written
 //! after the group, and finds the key taken. If a group's transaction fails, each of its events
@@ -12,9 +13,11 @@
 use super::batch::{BatchItem, MAX_BATCH, write_batch};
 use super::events::{PublishRequest, Published, check_event, publish, type_rules};
 use crate::error::AppError;
+use crate::server::dispatcher::handoff::Handoff;
 use serde_json::value::RawValue;
 use sqlx::PgPool;
 use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, oneshot};
 
 /// Publishes waiting for the writer, at most; past it, requests wait to queue.
@@ -24,6 +27,8 @@ const QUEUE: usize = 4 * MAX_BATCH;
 #[derive(Clone)]
 pub struct Gatherer {
     queue: mpsc::Sender<Waiting>,
+    /// This process's dispatcher, once it is made (`herald serve` makes it after the state).
+    handoff: Arc<OnceLock<Handoff>>,
 }
 
 /// An event checked and waiting to be written, with where its answer goes.
@@ -48,8 +53,19 @@ impl Gatherer {
     /// Starts the writer task; it ends when the last handle is dropped.
     pub fn start(pool: PgPool) -> Self {
         let (queue, waiting) = mpsc::channel(QUEUE);
-        tokio::spawn(write_groups(pool, waiting));
-        Self { queue }
+        let handoff = Arc::new(OnceLock::new());
+        tokio::spawn(write_groups(pool, waiting, handoff.clone()));
+        Self { queue, handoff }
+    }
+
+    /// From now on, deliveries go straight to this process's dispatcher while it runs.
+    pub fn hand_to(&self, handoff: Handoff) {
+        let _ = self.handoff.set(handoff);
+    }
+
+    /// This process's dispatcher, if it has one.
+    pub fn handoff(&self) -> Option<&Handoff> {
+        self.handoff.get()
     }
 
     /// Publishes one producer event: checked here, written with whatever else is waiting.
@@ -77,10 +93,14 @@ impl Gatherer {
     }
 }
 
-async fn write_groups(pool: PgPool, mut waiting: mpsc::Receiver<Waiting>) {
+async fn write_groups(
+    pool: PgPool,
+    mut waiting: mpsc::Receiver<Waiting>,
+    handoff: Arc<OnceLock<Handoff>>,
+) {
     while let Some(first) = waiting.recv().await {
         let (group, later) = gather(first, &mut waiting);
-        write_group(&pool, group).await;
+        write_group(&pool, group, handoff.get()).await;
         // Keys already in the group: written after it, they find the key taken.
         for one in later {
             let result = write_alone(&pool, &one).await;
@@ -104,9 +124,9 @@ fn gather(first: Waiting, waiting: &mut mpsc::Receiver<Waiting>) -> (Vec<Waiting
     (group, later)
 }
 
-async fn write_group(pool: &PgPool, group: Vec<Waiting>) {
+async fn write_group(pool: &PgPool, group: Vec<Waiting>, handoff: Option<&Handoff>) {
     let items: Vec<BatchItem> = group.iter().map(Waiting::item).collect();
-    match write_batch(pool, &items).await {
+    match write_batch(pool, &items, handoff).await {
         Ok(published) => {
             for (one, event) in group.into_iter().zip(published) {
                 let _ = one.answer.send(Ok(event));

@@ -1,0 +1,161 @@
+//! Direct hand-off: a publish in a process whose dispatcher runs writes its deliveries leased
+//! to that process and hands them over, with no claim and no wake-up; what finds no free slot
+//! is left due for claims, with a wake-up; a stopped dispatcher is handed nothing.
+
+use crate::silent_features::{
+    config, count_status, create, dispatcher, eventually, form, receiver,
+};
+use herald::server::dispatcher::{DispatchConfig, WAKE_CHANNEL};
+use herald::server::service::events::Published;
+use herald::server::state::AppState;
+use serde_json::value::RawValue;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use std::collections::HashSet;
+use std::time::Duration;
+use tokio::sync::watch;
+
+type Running = tokio::task::JoinHandle<anyhow::Result<()>>;
+
+/// Runs the real loop with its poll a minute away, this state's publishes handed to it, and
+/// waits until it takes them.
+async fn run_handing(
+    state: &AppState,
+    mut config: DispatchConfig,
+) -> (watch::Sender<bool>, Running) {
+    config.poll_interval = Duration::from_secs(60);
+    let dispatcher = dispatcher(state, config);
+    let handoff = dispatcher.handoff();
+    state.publisher.hand_to(handoff.clone());
+    let (stop, stopped) = watch::channel(false);
+    let running = tokio::spawn(dispatcher.run(stopped));
+    eventually(
+        "the dispatcher taking hand-offs",
+        Duration::from_secs(10),
+        move || std::future::ready(handoff.is_taken()),
+    )
+    .await;
+    (stop, running)
+}
+
+async fn stop(stop: watch::Sender<bool>, running: Running) {
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("the loop stops when told to")
+        .unwrap()
+        .unwrap();
+}
+
+/// Publishes one producer event the way `POST /api/v1/events` does (through the group writer).
+async fn publish(state: &AppState) -> Published {
+    let data = RawValue::from_string(r#"{"n":1}"#.to_string()).unwrap();
+    state
+        .publisher
+        .publish(&state.pool, "user.created", &data, None)
+        .await
+        .unwrap()
+}
+
+async fn wake_listener(pool: &PgPool) -> PgListener {
+    let mut listener = PgListener::connect_with(pool).await.unwrap();
+    listener.listen(WAKE_CHANNEL).await.unwrap();
+    listener
+}
+
+/// How many wake-ups were sent since `listener` started listening: it counts notifications
+/// until a sentinel sent now (PostgreSQL delivers them in commit order).
+async fn wake_ups_so_far(listener: &mut PgListener, pool: &PgPool) -> usize {
+    sqlx::query("SELECT pg_notify($1, 'sentinel')")
+        .bind(WAKE_CHANNEL)
+        .execute(pool)
+        .await
+        .unwrap();
+    let mut wake_ups = 0;
+    loop {
+        let note = tokio::time::timeout(Duration::from_secs(5), listener.recv())
+            .await
+            .expect("the sentinel arrives")
+            .unwrap();
+        if note.payload() == "sentinel" {
+            return wake_ups;
+        }
+        wake_ups += 1;
+    }
+}
+
+#[sqlx::test]
+async fn a_publish_hands_its_deliveries_to_the_running_dispatcher_without_a_wake_up(pool: PgPool) {
+    let state = crate::helpers::test_state(pool.clone());
+    let (receiver, url) = receiver().await;
+    create(&state, form("a", &format!("{url}/a"))).await;
+    create(&state, form("b", &format!("{url}/b"))).await;
+    let mut listener = wake_listener(&pool).await;
+    let (stopper, running) = run_handing(&state, config()).await;
+
+    assert_eq!(publish(&state).await.deliveries, 2);
+    // Its poll is a minute away and no wake-up is sent: only the hand-off can send these.
+    let pool_ref = &pool;
+    eventually(
+        "both deliveries sent",
+        Duration::from_secs(3),
+        move || async move { count_status(pool_ref, "succeeded").await == 2 },
+    )
+    .await;
+    let paths: HashSet<String> = receiver.received().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths.len(), 2, "each endpoint got the event once");
+    assert_eq!(receiver.received().len(), 2);
+    assert_eq!(wake_ups_so_far(&mut listener, &pool).await, 0, "no NOTIFY");
+    stop(stopper, running).await;
+}
+
+#[sqlx::test]
+async fn deliveries_beyond_the_free_slots_are_left_for_claims_with_a_wake_up(pool: PgPool) {
+    let state = crate::helpers::test_state(pool.clone());
+    let (receiver, url) = receiver().await;
+    for name in ["a", "b", "c"] {
+        create(&state, form(name, &format!("{url}/{name}"))).await;
+    }
+    let mut listener = wake_listener(&pool).await;
+    // Two slots, of which a publish may take one: two of the three deliveries wait for claims.
+    let mut two_slots = config();
+    two_slots.max_in_flight = 2;
+    two_slots.batch_size = 1;
+    let (stopper, running) = run_handing(&state, two_slots).await;
+
+    assert_eq!(publish(&state).await.deliveries, 3);
+    let pool_ref = &pool;
+    eventually(
+        "all three sent",
+        Duration::from_secs(3),
+        move || async move { count_status(pool_ref, "succeeded").await == 3 },
+    )
+    .await;
+    let received = receiver.received();
+    let paths: HashSet<String> = received.iter().map(|r| r.path.clone()).collect();
+    assert_eq!((received.len(), paths.len()), (3, 3), "each sent once");
+    assert_eq!(wake_ups_so_far(&mut listener, &pool).await, 1, "one NOTIFY");
+    stop(stopper, running).await;
+}
+
+#[sqlx::test]
+async fn a_stopped_dispatcher_is_handed_nothing(pool: PgPool) {
+    let state = crate::helpers::test_state(pool.clone());
+    let (receiver, url) = receiver().await;
+    create(&state, form("a", &url)).await;
+    let (stopper, running) = run_handing(&state, config()).await;
+    stop(stopper, running).await;
+
+    assert_eq!(publish(&state).await.deliveries, 1);
+    let (leased_by, due): (Option<i32>, bool) =
+        sqlx::query_as("SELECT leased_by, next_attempt_at <= now() FROM deliveries")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (leased_by, due),
+        (None, true),
+        "due for any dispatcher's claim"
+    );
+    assert_eq!(receiver.received().len(), 0);
+}
