@@ -91,7 +91,10 @@ async fn a_publish_hands_its_deliveries_to_the_running_dispatcher_without_a_wake
     create(&state, form("a", &format!("{url}/a"))).await;
     create(&state, form("b", &format!("{url}/b"))).await;
     let mut listener = wake_listener(&pool).await;
-    let (stopper, running) = run_handing(&state, config()).await;
+    // A lane takes up to a batch of the 64 slots before each claim; a publish may take 32.
+    let mut small_claims = config();
+    small_claims.batch_size = 8;
+    let (stopper, running) = run_handing(&state, small_claims).await;
 
     assert_eq!(publish(&state).await.deliveries, 2);
     // Its poll is a minute away and no wake-up is sent: only the hand-off can send these.
@@ -117,7 +120,8 @@ async fn deliveries_beyond_the_free_slots_are_left_for_claims_with_a_wake_up(poo
         create(&state, form(name, &format!("{url}/{name}"))).await;
     }
     let mut listener = wake_listener(&pool).await;
-    // Two slots, of which a publish may take one: two of the three deliveries wait for claims.
+    // Two slots, of which a publish may take one (a lane, one at most): two of the three
+    // deliveries wait for claims.
     let mut two_slots = config();
     two_slots.max_in_flight = 2;
     two_slots.batch_size = 1;

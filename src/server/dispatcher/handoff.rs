@@ -1,11 +1,9 @@
 //! Direct hand-off: deliveries that a publish in this process makes go straight to this
 //! process's running dispatcher, with no claim and no wake-up.
 //!
-//! Half the process's in-flight slots are kept for hand-offs and half for claims, so that
-//! neither starves the other: a lane takes its slots before it claims, even when the claim
-//! then finds nothing, and retries and other processes' publishes reach only claims.
-//!
-//! Before it writes, the publish reserves free hand-off slots. It writes as many deliveries
+//! Before it writes, the publish reserves free in-flight slots (the same slots lanes take
+//! before they claim), at most half the process's, so that claims (retries, other processes'
+//! publishes) always find some. It writes as many deliveries
 //! as it holds slots for already leased to this process: `next_attempt_at` is the lease (the
 //! longest attempt timeout plus the margin, as a claim writes it) and `leased_by` is this
 //! process's owner number. That lease is written in the same transaction that makes the
@@ -40,8 +38,10 @@ pub struct Handed {
 #[derive(Clone)]
 pub struct Handoff {
     owner: Arc<OnceLock<i32>>,
-    /// The hand-offs' own in-flight slots.
+    /// The process's in-flight slots, shared with the lanes.
     in_flight: Arc<Semaphore>,
+    /// The most slots one publish may take.
+    share: usize,
     /// The shortest lease: the server's attempt timeout plus the recording margin.
     lease: Duration,
     margin: Duration,
@@ -66,18 +66,20 @@ pub struct Leased {
 }
 
 impl Handoff {
-    /// A hand-off with `slots` in-flight slots of its own, for the dispatcher whose owner
-    /// number `owner` holds once its loop runs.
+    /// A hand-off sharing `in_flight` with the lanes of the dispatcher whose owner number
+    /// `owner` holds once its loop runs.
     pub(super) fn new(
         owner: Arc<OnceLock<i32>>,
-        slots: usize,
+        in_flight: Arc<Semaphore>,
         timeout: Duration,
         margin: Duration,
     ) -> (Self, mpsc::UnboundedReceiver<Handed>) {
         let (queue, handed) = mpsc::unbounded_channel();
+        let share = (in_flight.available_permits() / 2).max(1);
         let handoff = Self {
             owner,
-            in_flight: Arc::new(Semaphore::new(slots)),
+            in_flight,
+            share,
             lease: timeout,
             margin,
             queue,
@@ -90,15 +92,15 @@ impl Handoff {
         self.owner.get().is_some() && !self.queue.is_closed()
     }
 
-    /// Every free hand-off slot, taken now (what the publish does not use is freed right after
-    /// its commit). None while the dispatcher is not running (not started, or stopping) or has
-    /// no slot free.
+    /// Free in-flight slots, taken now, up to the share of one publish (what it does not use is
+    /// freed right after its commit). None while the dispatcher is not running (not started,
+    /// or stopping) or has no slot free.
     pub fn reserve(&self) -> Option<Reservation> {
         if !self.is_taken() {
             return None;
         }
         let owner = *self.owner.get()?;
-        let free = self.in_flight.available_permits();
+        let free = self.in_flight.available_permits().min(self.share);
         let mut held = self
             .in_flight
             .clone()

@@ -52,8 +52,7 @@ pub struct DispatchConfig {
     pub policy: RetryPolicy,
     /// Fallback poll when no notification arrives (and for scheduled retries).
     pub poll_interval: Duration,
-    /// Most requests in flight in this process: half for claimed deliveries, half for those
-    /// that publishes hand over (see [`handoff`]).
+    /// Most requests in flight in this process, claimed or handed over (see [`handoff`]).
     pub max_in_flight: usize,
     /// An endpoint with no success for this long is disabled.
     pub disable_after: Duration,
@@ -101,14 +100,11 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn new(pool: PgPool, sender: Sender, secrets: SecretBox, config: DispatchConfig) -> Self {
-        // Half the slots for claims (at least one), the rest for hand-offs.
-        let total = config.max_in_flight.max(1);
-        let for_handoffs = total / 2;
-        let in_flight = Arc::new(Semaphore::new(total - for_handoffs));
+        let in_flight = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
         let owner = Arc::<OnceLock<i32>>::default();
         let (handoff, handed) = Handoff::new(
             owner.clone(),
-            for_handoffs,
+            in_flight.clone(),
             config.timeout,
             config.lease_margin,
         );
