@@ -3,19 +3,18 @@
 //! is left due for claims, with a wake-up; a stopped dispatcher is handed nothing.
 
 use crate::silent_features::{
-    config, count_status, create, dispatcher, eventually, form, receiver,
+    Running, config, count_status, create, dispatcher, eventually, form, receiver, stop_loop,
 };
 use herald::server::dispatcher::{DispatchConfig, WAKE_CHANNEL};
 use herald::server::service::events::Published;
 use herald::server::state::AppState;
+use herald::tools::receiver::Receiver;
 use serde_json::value::RawValue;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use std::collections::HashSet;
 use std::time::Duration;
 use tokio::sync::watch;
-
-type Running = tokio::task::JoinHandle<anyhow::Result<()>>;
 
 /// Runs the real loop with its poll a minute away, this state's publishes handed to it, and
 /// waits until it takes them.
@@ -36,15 +35,6 @@ async fn run_handing(
     )
     .await;
     (stop, running)
-}
-
-async fn stop(stop: watch::Sender<bool>, running: Running) {
-    stop.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), running)
-        .await
-        .expect("the loop stops when told to")
-        .unwrap()
-        .unwrap();
 }
 
 /// Publishes one producer event the way `POST /api/v1/events` does (through the group writer).
@@ -84,6 +74,24 @@ async fn wake_ups_so_far(listener: &mut PgListener, pool: &PgPool) -> usize {
     }
 }
 
+/// Waits until all `endpoints` deliveries succeeded; the receiver got one request on each path.
+async fn each_endpoint_gets_it_once(pool: &PgPool, receiver: &Receiver, endpoints: usize) {
+    let wanted = i64::try_from(endpoints).unwrap();
+    eventually(
+        "every delivery sent",
+        Duration::from_secs(3),
+        move || async move { count_status(pool, "succeeded").await == wanted },
+    )
+    .await;
+    let received = receiver.received();
+    let paths: HashSet<&str> = received.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        (received.len(), paths.len()),
+        (endpoints, endpoints),
+        "each sent once"
+    );
+}
+
 #[sqlx::test]
 async fn a_publish_hands_its_deliveries_to_the_running_dispatcher_without_a_wake_up(pool: PgPool) {
     let state = crate::helpers::test_state(pool.clone());
@@ -98,18 +106,9 @@ async fn a_publish_hands_its_deliveries_to_the_running_dispatcher_without_a_wake
 
     assert_eq!(publish(&state).await.deliveries, 2);
     // Its poll is a minute away and no wake-up is sent: only the hand-off can send these.
-    let pool_ref = &pool;
-    eventually(
-        "both deliveries sent",
-        Duration::from_secs(3),
-        move || async move { count_status(pool_ref, "succeeded").await == 2 },
-    )
-    .await;
-    let paths: HashSet<String> = receiver.received().into_iter().map(|r| r.path).collect();
-    assert_eq!(paths.len(), 2, "each endpoint got the event once");
-    assert_eq!(receiver.received().len(), 2);
+    each_endpoint_gets_it_once(&pool, &receiver, 2).await;
     assert_eq!(wake_ups_so_far(&mut listener, &pool).await, 0, "no NOTIFY");
-    stop(stopper, running).await;
+    stop_loop(stopper, running).await;
 }
 
 #[sqlx::test]
@@ -128,18 +127,9 @@ async fn deliveries_beyond_the_free_slots_are_left_for_claims_with_a_wake_up(poo
     let (stopper, running) = run_handing(&state, two_slots).await;
 
     assert_eq!(publish(&state).await.deliveries, 3);
-    let pool_ref = &pool;
-    eventually(
-        "all three sent",
-        Duration::from_secs(3),
-        move || async move { count_status(pool_ref, "succeeded").await == 3 },
-    )
-    .await;
-    let received = receiver.received();
-    let paths: HashSet<String> = received.iter().map(|r| r.path.clone()).collect();
-    assert_eq!((received.len(), paths.len()), (3, 3), "each sent once");
+    each_endpoint_gets_it_once(&pool, &receiver, 3).await;
     assert_eq!(wake_ups_so_far(&mut listener, &pool).await, 1, "one NOTIFY");
-    stop(stopper, running).await;
+    stop_loop(stopper, running).await;
 }
 
 #[sqlx::test]
@@ -148,7 +138,7 @@ async fn a_stopped_dispatcher_is_handed_nothing(pool: PgPool) {
     let (receiver, url) = receiver().await;
     create(&state, form("a", &url)).await;
     let (stopper, running) = run_handing(&state, config()).await;
-    stop(stopper, running).await;
+    stop_loop(stopper, running).await;
 
     assert_eq!(publish(&state).await.deliveries, 1);
     let (leased_by, due): (Option<i32>, bool) =

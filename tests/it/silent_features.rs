@@ -986,7 +986,7 @@ async fn listening(pool: &PgPool) -> bool {
     .unwrap()
 }
 
-type Running = tokio::task::JoinHandle<anyhow::Result<()>>;
+pub(crate) type Running = tokio::task::JoinHandle<anyhow::Result<()>>;
 
 /// Starts the real loop with its poll a minute away, and waits until the one delivery already
 /// due has reached `status` and the loop listens: from then on only a notification wakes it.
@@ -1025,7 +1025,11 @@ async fn a_publish_wakes_the_running_dispatcher_at_once(pool: PgPool) {
         receiver_ref.received().len() == 2
     })
     .await;
+    stop_loop(stop, running).await;
+}
 
+/// Tells the loop to stop and waits (five seconds at most) until it has.
+pub(crate) async fn stop_loop(stop: watch::Sender<bool>, running: Running) {
     stop.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(5), running)
         .await
