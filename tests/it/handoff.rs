@@ -5,25 +5,32 @@
 use crate::silent_features::{
     Running, config, count_status, create, dispatcher, eventually, form, receiver, stop_loop,
 };
-use herald::server::dispatcher::{DispatchConfig, WAKE_CHANNEL};
+use chrono::{DateTime, Utc};
+use herald::server::dispatcher::handoff::Leased;
+use herald::server::dispatcher::{DispatchConfig, Dispatcher, WAKE_CHANNEL};
 use herald::server::service::events::Published;
 use herald::server::state::AppState;
 use herald::tools::receiver::Receiver;
 use serde_json::value::RawValue;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::sync::watch;
+use uuid::Uuid;
 
-/// Runs the real loop with its poll a minute away, this state's publishes handed to it, and
-/// waits until it takes them.
-async fn run_handing(
-    state: &AppState,
-    mut config: DispatchConfig,
-) -> (watch::Sender<bool>, Running) {
+/// The test dispatcher's settings with its poll a minute away (only a wake-up or a hand-off
+/// moves it) and small claims: a lane takes up to a batch of the 64 slots before each claim,
+/// so a publish always finds its share of 32.
+fn small_claims() -> DispatchConfig {
+    let mut config = config();
     config.poll_interval = Duration::from_secs(60);
-    let dispatcher = dispatcher(state, config);
+    config.batch_size = 8;
+    config
+}
+
+/// Runs the real loop with this state's publishes handed to it, and waits until it takes them.
+async fn run_handing(state: &AppState, dispatcher: Dispatcher) -> (watch::Sender<bool>, Running) {
     let handoff = dispatcher.handoff();
     state.publisher.hand_to(handoff.clone());
     let (stop, stopped) = watch::channel(false);
@@ -74,9 +81,17 @@ async fn wake_ups_so_far(listener: &mut PgListener, pool: &PgPool) -> usize {
     }
 }
 
-/// Waits until all `endpoints` deliveries succeeded; the receiver got one request on each path.
-async fn each_endpoint_gets_it_once(pool: &PgPool, receiver: &Receiver, endpoints: usize) {
+/// Publishes one event to `endpoints` endpoints and waits until every delivery succeeded, the
+/// receiver having got one request on each path; the wake-ups sent meanwhile.
+async fn publish_to_each_once(
+    state: &AppState,
+    receiver: &Receiver,
+    listener: &mut PgListener,
+    endpoints: usize,
+) -> usize {
     let wanted = i64::try_from(endpoints).unwrap();
+    assert_eq!(publish(state).await.deliveries, wanted);
+    let pool = &state.pool;
     eventually(
         "every delivery sent",
         Duration::from_secs(3),
@@ -90,6 +105,7 @@ async fn each_endpoint_gets_it_once(pool: &PgPool, receiver: &Receiver, endpoint
         (endpoints, endpoints),
         "each sent once"
     );
+    wake_ups_so_far(listener, pool).await
 }
 
 #[sqlx::test]
@@ -99,15 +115,11 @@ async fn a_publish_hands_its_deliveries_to_the_running_dispatcher_without_a_wake
     create(&state, form("a", &format!("{url}/a"))).await;
     create(&state, form("b", &format!("{url}/b"))).await;
     let mut listener = wake_listener(&pool).await;
-    // A lane takes up to a batch of the 64 slots before each claim; a publish may take 32.
-    let mut small_claims = config();
-    small_claims.batch_size = 8;
-    let (stopper, running) = run_handing(&state, small_claims).await;
+    let (stopper, running) = run_handing(&state, dispatcher(&state, small_claims())).await;
 
-    assert_eq!(publish(&state).await.deliveries, 2);
     // Its poll is a minute away and no wake-up is sent: only the hand-off can send these.
-    each_endpoint_gets_it_once(&pool, &receiver, 2).await;
-    assert_eq!(wake_ups_so_far(&mut listener, &pool).await, 0, "no NOTIFY");
+    let wake_ups = publish_to_each_once(&state, &receiver, &mut listener, 2).await;
+    assert_eq!(wake_ups, 0, "no NOTIFY");
     stop_loop(stopper, running).await;
 }
 
@@ -121,14 +133,13 @@ async fn deliveries_beyond_the_free_slots_are_left_for_claims_with_a_wake_up(poo
     let mut listener = wake_listener(&pool).await;
     // Two slots, of which a publish may take one (a lane, one at most): two of the three
     // deliveries wait for claims.
-    let mut two_slots = config();
+    let mut two_slots = small_claims();
     two_slots.max_in_flight = 2;
     two_slots.batch_size = 1;
-    let (stopper, running) = run_handing(&state, two_slots).await;
+    let (stopper, running) = run_handing(&state, dispatcher(&state, two_slots)).await;
 
-    assert_eq!(publish(&state).await.deliveries, 3);
-    each_endpoint_gets_it_once(&pool, &receiver, 3).await;
-    assert_eq!(wake_ups_so_far(&mut listener, &pool).await, 1, "one NOTIFY");
+    let wake_ups = publish_to_each_once(&state, &receiver, &mut listener, 3).await;
+    assert_eq!(wake_ups, 1, "one NOTIFY");
     stop_loop(stopper, running).await;
 }
 
@@ -137,7 +148,7 @@ async fn a_stopped_dispatcher_is_handed_nothing(pool: PgPool) {
     let state = crate::helpers::test_state(pool.clone());
     let (receiver, url) = receiver().await;
     create(&state, form("a", &url)).await;
-    let (stopper, running) = run_handing(&state, config()).await;
+    let (stopper, running) = run_handing(&state, dispatcher(&state, small_claims())).await;
     stop_loop(stopper, running).await;
 
     assert_eq!(publish(&state).await.deliveries, 1);
@@ -152,4 +163,50 @@ async fn a_stopped_dispatcher_is_handed_nothing(pool: PgPool) {
         "due for any dispatcher's claim"
     );
     assert_eq!(receiver.received().len(), 0);
+}
+
+#[sqlx::test]
+async fn deliveries_handed_as_the_dispatcher_stops_are_made_due_with_a_wake_up(pool: PgPool) {
+    let state = crate::helpers::test_state(pool.clone());
+    let (_receiver, url) = receiver().await;
+    create(&state, form("a", &url)).await;
+    // Slots taken while the loop ran; the loop stops before the publish hands its delivery.
+    let dispatcher = dispatcher(&state, small_claims());
+    let handoff = dispatcher.handoff();
+    let (stop, running) = run_handing(&state, dispatcher).await;
+    let reservation = handoff.reserve().expect("free slots");
+    stop_loop(stop, running).await;
+
+    publish(&state).await;
+    let leased: (Uuid, Uuid, Uuid, DateTime<Utc>) = sqlx::query_as(
+        r#"UPDATE deliveries SET next_attempt_at = now() + interval '1 minute', leased_by = $1
+           RETURNING id, event_id, endpoint_id, next_attempt_at"#,
+    )
+    .bind(reservation.owner)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let mut listener = wake_listener(&pool).await;
+    let (delivery_id, event_id, endpoint_id, lease) = leased;
+    let job = Leased {
+        delivery_id,
+        event_id,
+        endpoint_id,
+        lease,
+    };
+    handoff
+        .hand(&pool, reservation, vec![job], HashMap::new())
+        .await;
+
+    let (leased_by, due): (Option<i32>, bool) =
+        sqlx::query_as("SELECT leased_by, next_attempt_at <= now() FROM deliveries")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (leased_by, due),
+        (None, true),
+        "due for any dispatcher's claim"
+    );
+    assert_eq!(wake_ups_so_far(&mut listener, &pool).await, 1, "one NOTIFY");
 }

@@ -18,6 +18,7 @@
 //! next process to start releases them at once (see [`super::owner`]).
 
 use super::claim::Job;
+use super::record::{Deferral, defer};
 use crate::domain::attempt::Trigger;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -42,8 +43,8 @@ pub struct Handoff {
     in_flight: Arc<Semaphore>,
     /// The most slots one publish may take.
     share: usize,
-    /// The shortest lease: the server's attempt timeout plus the recording margin.
-    lease: Duration,
+    /// The shortest lease is the server's attempt timeout plus the recording margin.
+    timeout: Duration,
     margin: Duration,
     queue: mpsc::UnboundedSender<Handed>,
 }
@@ -80,7 +81,7 @@ impl Handoff {
             owner,
             in_flight,
             share,
-            lease: timeout,
+            timeout,
             margin,
             queue,
         };
@@ -89,17 +90,20 @@ impl Handoff {
 
     /// Whether the dispatcher takes hand-offs now: its loop has started and is not stopping.
     pub fn is_taken(&self) -> bool {
-        self.owner.get().is_some() && !self.queue.is_closed()
+        self.running_owner().is_some()
+    }
+
+    /// The running dispatcher's owner number; none before its loop starts or once it stops.
+    fn running_owner(&self) -> Option<i32> {
+        let owner = *self.owner.get()?;
+        (!self.queue.is_closed()).then_some(owner)
     }
 
     /// Free in-flight slots, taken now, up to the share of one publish (what it does not use is
     /// freed right after its commit). None while the dispatcher is not running (not started,
     /// or stopping) or has no slot free.
     pub fn reserve(&self) -> Option<Reservation> {
-        if !self.is_taken() {
-            return None;
-        }
-        let owner = *self.owner.get()?;
+        let owner = self.running_owner()?;
         let free = self.in_flight.available_permits().min(self.share);
         let mut held = self
             .in_flight
@@ -114,7 +118,7 @@ impl Handoff {
         Some(Reservation {
             slots,
             owner,
-            timeout_secs: self.lease.as_secs_f64(),
+            timeout_secs: self.timeout.as_secs_f64(),
             margin_secs: self.margin.as_secs_f64(),
         })
     }
@@ -161,19 +165,18 @@ impl Leased {
     }
 }
 
-/// Makes deliveries due now, unleased, if they still hold the lease their job carries.
+/// Makes deliveries due now for any dispatcher (put off until now, as a rate limit puts them
+/// off), if they still hold the lease their job carries, and wakes the dispatchers.
 async fn release(pool: &PgPool, jobs: &[Job]) -> sqlx::Result<()> {
-    let ids: Vec<Uuid> = jobs.iter().map(|j| j.delivery_id).collect();
-    let leases: Vec<DateTime<Utc>> = jobs.iter().map(|j| j.lease).collect();
-    sqlx::query(
-        r#"UPDATE deliveries d SET next_attempt_at = now(), leased_by = NULL
-           FROM UNNEST($1::uuid[], $2::timestamptz[]) AS j(id, lease)
-           WHERE d.id = j.id AND d.next_attempt_at = j.lease
-             AND d.status IN ('pending', 'retrying')"#,
-    )
-    .bind(&ids)
-    .bind(&leases)
-    .execute(pool)
-    .await?;
+    let now = Utc::now();
+    let due_now: Vec<Deferral> = jobs
+        .iter()
+        .map(|job| Deferral {
+            id: job.delivery_id,
+            at: now,
+            lease: job.lease,
+        })
+        .collect();
+    defer(pool, &due_now).await?;
     super::wake(pool).await
 }

@@ -225,7 +225,7 @@ impl Dispatcher {
 
     async fn send_handed(self, handed: Handed) {
         let bodies = Arc::new(handed.bodies);
-        if let Err(err) = self.settle(handed.jobs, handed.slots, Some(bodies)).await {
+        if let Err(err) = self.settle(handed.jobs, handed.slots, bodies).await {
             tracing::error!(
                 error = format!("{err:#}"),
                 "a handed batch was not recorded; its deliveries go again when their lease ends"
@@ -246,24 +246,19 @@ impl Dispatcher {
         }
         slots.truncate(jobs.len());
         let count = jobs.len();
-        self.settle(jobs, slots, None).await?;
+        let event_ids: Vec<Uuid> = jobs.iter().map(|j| j.event_id).collect();
+        let bodies = Arc::new(claim::event_bodies(&self.pool, &event_ids).await?);
+        self.settle(jobs, slots, bodies).await?;
         Ok(StepOutcome::Dispatched(count))
     }
 
-    /// Sends leased deliveries and records the results; `bodies` when the caller has them.
+    /// Sends leased deliveries (their events' envelopes in `bodies`) and records the results.
     async fn settle(
         &self,
         jobs: Vec<Job>,
         slots: Vec<OwnedSemaphorePermit>,
-        bodies: Option<Arc<HashMap<Uuid, String>>>,
+        bodies: Arc<HashMap<Uuid, String>>,
     ) -> anyhow::Result<()> {
-        let bodies = match bodies {
-            Some(bodies) => bodies,
-            None => {
-                let event_ids: Vec<Uuid> = jobs.iter().map(|j| j.event_id).collect();
-                Arc::new(claim::event_bodies(&self.pool, &event_ids).await?)
-            }
-        };
         let batch = self.process(jobs, slots, bodies).await?;
         record::write(&self.pool, &batch, self.config.disable_after).await?;
         self.window.observe(&batch.attempts);

@@ -177,20 +177,7 @@ async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::
         .await?;
         note_fenced(updates.len(), done.rows_affected());
     }
-    if !batch.deferred.is_empty() {
-        let deferred = &batch.deferred;
-        let done = sqlx::query(
-            r#"UPDATE deliveries d SET next_attempt_at = u.at, leased_by = NULL
-               FROM UNNEST($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS u(id, at, lease)
-               WHERE d.id = u.id AND d.next_attempt_at = u.lease"#,
-        )
-        .bind(deferred.iter().map(|d| d.id).collect::<Vec<_>>())
-        .bind(deferred.iter().map(|d| d.at).collect::<Vec<_>>())
-        .bind(deferred.iter().map(|d| d.lease).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await?;
-        note_fenced(deferred.len(), done.rows_affected());
-    }
+    defer(&mut *tx, &batch.deferred).await?;
     if !batch.abandoned.is_empty() {
         // Fenced: a retry queued since the claim (it moves next_attempt_at) is not overwritten.
         let abandoned = &batch.abandoned;
@@ -216,6 +203,26 @@ async fn update_deliveries(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::
 
 /// Results whose lease had ended are not written (another claim owns the delivery now); say
 /// so, because each one is a delivery that is being sent again.
+/// Puts leased deliveries off until their `at`, unleased, each only while it still holds the
+/// lease its deferral carries.
+pub async fn defer(db: impl sqlx::PgExecutor<'_>, deferred: &[Deferral]) -> sqlx::Result<()> {
+    if deferred.is_empty() {
+        return Ok(());
+    }
+    let done = sqlx::query(
+        r#"UPDATE deliveries d SET next_attempt_at = u.at, leased_by = NULL
+           FROM UNNEST($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS u(id, at, lease)
+           WHERE d.id = u.id AND d.next_attempt_at = u.lease"#,
+    )
+    .bind(deferred.iter().map(|d| d.id).collect::<Vec<_>>())
+    .bind(deferred.iter().map(|d| d.at).collect::<Vec<_>>())
+    .bind(deferred.iter().map(|d| d.lease).collect::<Vec<_>>())
+    .execute(db)
+    .await?;
+    note_fenced(deferred.len(), done.rows_affected());
+    Ok(())
+}
+
 fn note_fenced(results: usize, written: u64) {
     let fenced = (results as u64).saturating_sub(written);
     if fenced > 0 {

@@ -75,18 +75,12 @@ pub(super) async fn write_batch(
     let bodies = insert_events(&mut tx, &new).await?;
     let reservation = handoff.and_then(Handoff::reserve);
     let inserted = insert_deliveries(&mut tx, &new, reservation.as_ref()).await?;
+    let queued = count_per_event(&inserted);
     let (leased, unleased): (Vec<Inserted>, Vec<Inserted>) = inserted
         .into_iter()
         .partition(|row| row.leased_by.is_some());
-    commit_publish(
-        tx,
-        !(leased.is_empty() && unleased.is_empty()),
-        !unleased.is_empty(),
-    )
-    .await?;
-    let queued = count_per_event(leased.iter().chain(&unleased));
+    commit_publish(tx, !queued.is_empty(), !unleased.is_empty()).await?;
     if let (Some(handoff), Some(reservation)) = (handoff, reservation) {
-        let bodies = bodies_of(&leased, bodies);
         let leased = leased.into_iter().map(Inserted::into_leased).collect();
         handoff.hand(pool, reservation, leased, bodies).await;
     }
@@ -114,19 +108,12 @@ impl Inserted {
     }
 }
 
-fn count_per_event<'a>(rows: impl Iterator<Item = &'a Inserted>) -> HashMap<Uuid, i64> {
+fn count_per_event(rows: &[Inserted]) -> HashMap<Uuid, i64> {
     let mut counts = HashMap::new();
     for row in rows {
         *counts.entry(row.event_id).or_insert(0) += 1;
     }
     counts
-}
-
-/// The envelopes of the events that have a leased delivery.
-fn bodies_of(leased: &[Inserted], mut bodies: HashMap<Uuid, String>) -> HashMap<Uuid, String> {
-    let wanted: HashSet<Uuid> = leased.iter().map(|row| row.event_id).collect();
-    bodies.retain(|id, _| wanted.contains(id));
-    bodies
 }
 
 /// Every event checked before anything is written; the first problem refuses the batch.
