@@ -81,11 +81,13 @@ test('an admin creates, tests, edits, disables and rotates a webhook', async ({ 
   expect(published.status()).toBe(201);
   expect((await published.json()).deliveries).toBe(takers.length);
 
-  // The list shows it with its health.
-  await page.goto('/admin/webhooks');
+  // The list shows it with its health (which the dispatcher writes about once a second).
   const row = page.getByTestId('webhook-row').filter({ hasText: name });
+  await expect(async () => {
+    await page.goto('/admin/webhooks');
+    await expect(row).toContainText('100.0 % ok', { timeout: 1_000 });
+  }).toPass({ timeout: 10_000 });
   await expect(row.getByTestId('webhook-state')).toHaveText('Disabled');
-  await expect(row).toContainText('100.0 % ok');
 
   // The audit log has each of these actions.
   await page.goto('/admin/audit');

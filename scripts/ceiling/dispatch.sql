@@ -1,6 +1,7 @@
 -- The dispatcher's side as Herald does it, for pgbench (-M prepared): a claim of up to 250 due
 -- deliveries (a lease under SKIP LOCKED), then the recorder's transaction for them (the
--- attempts, the settled deliveries, the hourly health cells) in one statement per table.
+-- attempts and the settled deliveries) in one statement per table. Endpoint health is not
+-- here: Herald counts it in memory and writes it about once a second, not per delivery.
 WITH due AS (
     SELECT id, endpoint_id FROM deliveries
     WHERE status IN ('pending', 'retrying') AND next_attempt_at <= now()
@@ -28,14 +29,6 @@ WITH mine AS (
         204, '\x'::bytea, '\x'::bytea, false, NULL, NULL
     FROM mine
     RETURNING delivery_id
-), health AS (
-    INSERT INTO endpoint_health_hourly AS h (endpoint_id, hour, succeeded, failed, latency_buckets)
-    SELECT DISTINCT endpoint_id, date_trunc('hour', now()), 1, 0, '{1,0,0,0,0,0,0,0,0,0}'::int[]
-    FROM mine
-    ON CONFLICT (endpoint_id, hour) DO UPDATE SET
-        succeeded = h.succeeded + EXCLUDED.succeeded,
-        failed = h.failed + EXCLUDED.failed,
-        latency_buckets = ARRAY(SELECT x + y FROM unnest(h.latency_buckets, EXCLUDED.latency_buckets) AS z(x, y))
 )
 UPDATE deliveries d
 SET status = 'succeeded', attempt_count = 1, next_attempt_at = NULL, last_attempt_at = now(),

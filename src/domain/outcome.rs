@@ -119,6 +119,20 @@ impl Batch {
             && self.abandoned.is_empty()
     }
 
+    /// Every result held by the batches, as one batch to write together.
+    pub fn absorb(&mut self, other: Batch) {
+        self.attempts.extend(other.attempts);
+        self.updates.extend(other.updates);
+        self.deferred.extend(other.deferred);
+        self.abandoned.extend(other.abandoned);
+        self.gone.extend(other.gone);
+    }
+
+    /// How many results the batch holds (each a row to write).
+    pub fn len(&self) -> usize {
+        self.updates.len() + self.deferred.len() + self.abandoned.len()
+    }
+
     /// Adds an attempt and the state its `step` moves the delivery to (claimed under `lease`).
     pub fn add_result(
         &mut self,
@@ -262,21 +276,59 @@ impl Batch {
     /// The batch's attempts counted per endpoint and hour (of their start), in key order: every
     /// writer then locks the health rows in the same order and two never deadlock.
     pub fn health_cells(&self) -> Vec<HealthCell> {
-        let mut cells: BTreeMap<(Uuid, DateTime<Utc>), HealthCell> = BTreeMap::new();
-        for attempt in &self.attempts {
+        let mut tally = HealthTally::default();
+        tally.count(self);
+        tally.take()
+    }
+}
+
+/// Health counts gathered over many batches, to be written together.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct HealthTally {
+    cells: BTreeMap<(Uuid, DateTime<Utc>), HealthCell>,
+}
+
+impl HealthTally {
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// The cells counted so far, in key order (see [`Batch::health_cells`]); the tally is
+    /// left empty.
+    pub fn take(&mut self) -> Vec<HealthCell> {
+        std::mem::take(&mut self.cells).into_values().collect()
+    }
+
+    /// Puts back cells that could not be written, so that they are written with the next.
+    pub fn restore(&mut self, cells: Vec<HealthCell>) {
+        for cell in cells {
+            let kept = self.cell((cell.endpoint_id, cell.hour));
+            kept.succeeded += cell.succeeded;
+            kept.failed += cell.failed;
+            for (kept, more) in kept.latency_buckets.iter_mut().zip(cell.latency_buckets) {
+                *kept += more;
+            }
+        }
+    }
+
+    fn cell(&mut self, key: (Uuid, DateTime<Utc>)) -> &mut HealthCell {
+        self.cells.entry(key).or_insert_with(|| HealthCell {
+            endpoint_id: key.0,
+            hour: key.1,
+            succeeded: 0,
+            failed: 0,
+            latency_buckets: [0; BUCKETS],
+        })
+    }
+
+    /// Counts the batch's attempts per endpoint and hour of their start.
+    pub fn count(&mut self, batch: &Batch) {
+        for attempt in &batch.attempts {
             let hour = attempt
                 .started_at
                 .duration_trunc(chrono::Duration::hours(1))
                 .unwrap_or(attempt.started_at);
-            let cell = cells
-                .entry((attempt.endpoint_id, hour))
-                .or_insert_with(|| HealthCell {
-                    endpoint_id: attempt.endpoint_id,
-                    hour,
-                    succeeded: 0,
-                    failed: 0,
-                    latency_buckets: [0; BUCKETS],
-                });
+            let cell = self.cell((attempt.endpoint_id, hour));
             if attempt.succeeded() {
                 cell.succeeded += 1;
             } else {
@@ -285,7 +337,6 @@ impl Batch {
             let bucket = bucket_of(u32::try_from(attempt.duration_ms).unwrap_or(0));
             cell.latency_buckets[bucket] += 1;
         }
-        cells.into_values().collect()
     }
 }
 
@@ -583,5 +634,40 @@ mod tests {
             batch.health_cells()[1].latency_literal(),
             "{0,1,1,0,0,0,0,0,0,0}"
         );
+    }
+
+    #[test]
+    fn batches_written_together_keep_every_result_and_health_adds_up_across_them() {
+        let first = batch_of(vec![
+            (attempt(1, 7, None), NextStep::Succeeded),
+            (attempt(4, 6, FAIL), NextStep::FailedAndDisableEndpoint),
+        ]);
+        let mut second = batch_of(vec![(attempt(2, 7, FAIL), NextStep::Failed)]);
+        second.deferred.push(Deferral {
+            id: id(3),
+            at: at(12, 0, 0),
+            lease: at(10, 0, 15),
+        });
+        let mut together = first.clone();
+        together.absorb(second.clone());
+        assert_eq!(together.len(), 4);
+        assert_eq!(together.attempts.len(), 3);
+        assert_eq!(together.gone, vec![id(6)]);
+        assert_eq!(together.deferred, second.deferred);
+
+        let mut tally = HealthTally::default();
+        tally.count(&first);
+        tally.count(&second);
+        let counted = tally.take();
+        assert_eq!(counted, together.health_cells());
+        assert!(tally.is_empty(), "taking empties the tally");
+
+        // Cells that could not be written come back and add to what was counted since.
+        tally.count(&first);
+        tally.restore(counted);
+        let seven = tally.take().into_iter().find(|c| c.endpoint_id == id(7));
+        let seven = seven.unwrap();
+        assert_eq!((seven.succeeded, seven.failed), (2, 1));
+        assert_eq!(seven.latency_buckets.iter().sum::<i32>(), 3);
     }
 }

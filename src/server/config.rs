@@ -220,6 +220,12 @@ pub struct DispatchArgs {
     /// Most webhook requests in flight in this process.
     #[arg(long, env = "HERALD_MAX_IN_FLIGHT", default_value_t = 512)]
     pub max_in_flight: usize,
+
+    /// Commit delivery results without waiting for PostgreSQL's disk (synchronous_commit=off
+    /// for the result writer only). Faster; but if PostgreSQL itself crashes, the attempts of
+    /// its last moment are lost from the log and those deliveries are sent again.
+    #[arg(long, env = "HERALD_ASYNC_RESULT_COMMIT")]
+    pub async_result_commit: bool,
 }
 
 #[derive(Debug, Args)]
@@ -323,6 +329,8 @@ impl DispatchArgs {
             poll_interval: Duration::from_millis(500),
             max_in_flight: self.max_in_flight.clamp(1, 100_000),
             disable_after: Duration::from_secs(self.disable_after_hours.max(1) * 3600),
+            health_every: crate::server::dispatcher::recorder::HEALTH_EVERY,
+            async_result_commit: self.async_result_commit,
         })
     }
 

@@ -41,6 +41,11 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
     if mailer.is_some() {
         println!("herald: alert emails from {}", args.smtp_from);
     }
+    if dispatch.async_result_commit {
+        tracing::warn!(
+            "--async-result-commit: results are committed without waiting for the disk; if PostgreSQL crashes, the attempts of its last moment are lost from the log and sent again"
+        );
+    }
     bootstrap_owner(&pool).await?;
     let (stop, stopped) = watch::channel(false);
     let state = build_state(pool.clone(), &args, stopped.clone())?;
@@ -171,9 +176,11 @@ fn build_state(
         stream_stall_limit: Duration::from_secs(args.stream_stall_secs.max(1)),
         stream_slots: Arc::new(tokio::sync::Semaphore::new(args.max_streams)),
     };
+    let lookups = super::lookups::Lookups::start(pool.clone());
     Ok(AppState {
         leptos_options,
-        publisher: super::service::gather::Gatherer::start(pool.clone()),
+        publisher: super::service::gather::Gatherer::start(pool.clone(), lookups.clone()),
+        lookups,
         pool,
         settings: Arc::new(settings),
         closing,

@@ -14,6 +14,7 @@ pub mod http;
 pub mod jobs;
 pub mod listener;
 pub mod live;
+pub mod lookups;
 pub mod metrics;
 pub mod observe;
 pub mod origin;

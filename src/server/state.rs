@@ -18,6 +18,8 @@ pub struct AppState {
     pub closing: tokio::sync::watch::Receiver<bool>,
     /// Single publishes from the REST API go through it: group commit.
     pub publisher: super::service::gather::Gatherer,
+    /// API keys and event types' rules, kept in memory for the REST API.
+    pub lookups: Arc<super::lookups::Lookups>,
 }
 
 #[derive(Debug)]

@@ -42,7 +42,8 @@ pub async fn run(pool: PgPool, args: BenchArgs) -> anyhow::Result<()> {
     let dispatcher = Dispatcher::new(pool.clone(), sender, secrets.clone(), config);
     // Publishes take the product's path: the group writer, handing deliveries to this process's
     // dispatcher as `herald serve` does.
-    let publisher = Gatherer::start(pool.clone());
+    let lookups = crate::server::lookups::Lookups::start(pool.clone());
+    let publisher = Gatherer::start(pool.clone(), lookups);
     publisher.hand_to(dispatcher.handoff());
     let dispatcher = tokio::spawn(dispatcher.run(stopped));
 

@@ -37,6 +37,8 @@ pub(crate) fn config() -> DispatchConfig {
         poll_interval: Duration::from_millis(50),
         max_in_flight: 64,
         disable_after: Duration::from_secs(5 * 24 * 3600),
+        health_every: Duration::from_secs(1),
+        async_result_commit: false,
     }
 }
 
@@ -543,7 +545,8 @@ async fn a_late_result_does_not_overwrite_a_newer_claim(pool: PgPool) {
     let succeeded = herald::domain::attempt::NextStep::Succeeded;
     batch.add_result(late, &succeeded, first[0].lease, chrono::Utc::now());
     let fenced_before = fenced_so_far();
-    herald::server::dispatcher::record::write(&pool, &batch, config.disable_after)
+    let how = herald::server::dispatcher::record::Recording::durable(config.disable_after);
+    herald::server::dispatcher::record::write(&pool, &batch, how)
         .await
         .unwrap();
     assert_eq!(delivery_state(&pool).await.0, "pending");

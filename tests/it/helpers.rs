@@ -105,9 +105,11 @@ pub fn test_state_at(pool: PgPool, addr: std::net::SocketAddr) -> AppState {
     // Never closing: test servers live as long as their test.
     let (keep, closing) = tokio::sync::watch::channel(false);
     std::mem::forget(keep);
+    let lookups = herald::server::lookups::Lookups::start(pool.clone());
     AppState {
         leptos_options,
-        publisher: herald::server::service::gather::Gatherer::start(pool.clone()),
+        publisher: herald::server::service::gather::Gatherer::start(pool.clone(), lookups.clone()),
+        lookups,
         pool,
         settings: Arc::new(settings),
         closing,
@@ -117,9 +119,15 @@ pub fn test_state_at(pool: PgPool, addr: std::net::SocketAddr) -> AppState {
 /// Serves the full router on 127.0.0.1:<random port>. The client never follows redirects, so
 /// tests can assert them.
 pub async fn spawn_app(pool: PgPool) -> TestApp {
+    spawn_app_with_state(pool).await.0
+}
+
+/// [`spawn_app`], and the state the server runs with.
+pub async fn spawn_app_with_state(pool: PgPool) -> (TestApp, AppState) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = http::router(test_state_at(pool.clone(), addr), true);
+    let state = test_state_at(pool.clone(), addr);
+    let app = http::router(state.clone(), true);
     // The product's own listener (its limits included); the server lives as long as the test.
     let (keep, running) = tokio::sync::watch::channel(false);
     std::mem::forget(keep);
@@ -135,10 +143,11 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
         .default_headers(origin)
         .build()
         .unwrap();
-    TestApp {
+    let app = TestApp {
         base: format!("http://{addr}"),
         client,
-    }
+    };
+    (app, state)
 }
 
 pub async fn create_user(pool: &PgPool, email: &str, password: &str, role: Role) {

@@ -462,9 +462,8 @@ async fn one_result_that_cannot_be_stored_costs_no_other_its_record(pool: PgPool
         updates: results.iter().map(|r| r.1.clone()).collect(),
         ..record::Batch::default()
     };
-    record::write(&pool, &batch, Duration::from_secs(3600))
-        .await
-        .unwrap();
+    let how = record::Recording::durable(Duration::from_secs(3600));
+    record::write(&pool, &batch, how).await.unwrap();
 
     let good = recorded(&pool, b).await;
     assert_eq!(

@@ -11,6 +11,7 @@ mod event_types;
 mod handoff;
 mod helpers;
 mod hostile;
+mod lookups;
 mod portal_access;
 mod receiver;
 mod rest_api;

@@ -1155,7 +1155,9 @@ async fn attempts_count_in_endpoint_health_and_exhausted_retries_are_noted(pool:
     let (bad, _) = create(&state, form("broken", &bad_url)).await;
     publish_one(&pool).await;
     publish_one(&pool).await;
-    drain(&dispatcher(&state, no_retries())).await;
+    let sent = dispatcher(&state, no_retries());
+    drain(&sent).await;
+    sent.flush_health().await;
 
     let healthy = endpoints::get(&state, good).await.unwrap();
     assert_eq!((healthy.day.succeeded, healthy.day.failed), (2, 0));
@@ -1168,4 +1170,94 @@ async fn attempts_count_in_endpoint_health_and_exhausted_retries_are_noted(pool:
     let exhausted = |id: Uuid| watched.iter().find(|w| w.id == id).unwrap().exhausted;
     assert!(exhausted(bad), "its deliveries ran out of retries");
     assert!(!exhausted(good));
+}
+
+/// Successful attempts counted in the endpoint's hourly health rows.
+async fn health_successes(pool: &PgPool, endpoint: Uuid) -> i64 {
+    sqlx::query_scalar(
+        "SELECT coalesce(sum(succeeded), 0)::int8 FROM endpoint_health_hourly WHERE endpoint_id = $1",
+    )
+    .bind(endpoint)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test]
+async fn results_are_committed_without_waiting_for_the_disk_only_when_asked(pool: PgPool) {
+    // A trigger notes the commit mode of every transaction that records attempts.
+    for sql in [
+        "CREATE TABLE commit_modes (n serial, mode text)",
+        "CREATE FUNCTION note_commit_mode() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN INSERT INTO commit_modes (mode) VALUES (current_setting('synchronous_commit'));
+         RETURN NULL; END $$",
+        "CREATE TRIGGER note_commit_mode AFTER INSERT ON delivery_attempts
+         FOR EACH STATEMENT EXECUTE FUNCTION note_commit_mode()",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    let state = crate::helpers::test_state(pool.clone());
+    let (receiver, url) = receiver().await;
+    create(&state, form("recorded", &url)).await;
+    publish_one(&pool).await;
+    drain(&dispatcher(&state, config())).await;
+    publish_one(&pool).await;
+    let asynchronous = DispatchConfig {
+        async_result_commit: true,
+        ..config()
+    };
+    drain(&dispatcher(&state, asynchronous)).await;
+
+    let modes: Vec<String> = sqlx::query_scalar("SELECT mode FROM commit_modes ORDER BY n")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(modes, ["on", "off"], "the default waits for the disk");
+    assert_eq!(receiver.received().len(), 2);
+    assert_eq!(count_status(&pool, "succeeded").await, 2);
+}
+
+#[sqlx::test]
+async fn a_running_dispatcher_writes_the_health_it_counts_about_once_a_second(pool: PgPool) {
+    let state = crate::helpers::test_state(pool.clone());
+    let (_receiver, url) = receiver().await;
+    let (id, _) = create(&state, form("counted", &url)).await;
+    publish_one(&pool).await;
+    let (stop, running) = run_polling_once_a_minute(&state, config(), "succeeded").await;
+
+    // Neither stopped nor told to flush: only the writer's own clock writes it.
+    eventually(
+        "the attempt in the health rows",
+        Duration::from_secs(5),
+        || async { health_successes(&pool, id).await == 1 },
+    )
+    .await;
+    stop_loop(stop, running).await;
+    assert_eq!(health_successes(&pool, id).await, 1, "counted once");
+}
+
+#[sqlx::test]
+async fn a_stopping_dispatcher_writes_the_health_it_has_not_yet_written(pool: PgPool) {
+    let state = crate::helpers::test_state(pool.clone());
+    let (_receiver, url) = receiver().await;
+    let (id, _) = create(&state, form("counted", &url)).await;
+    publish_one(&pool).await;
+    let hourly = DispatchConfig {
+        health_every: Duration::from_secs(3600),
+        ..config()
+    };
+    let running_dispatcher = dispatcher(&state, hourly);
+    // A handle kept elsewhere (as `herald serve` keeps one for the hand-off) keeps the
+    // writer alive, so only the loop's own stop can write what it counted.
+    let _kept = running_dispatcher.clone();
+    let (stop, stopped) = watch::channel(false);
+    let running = tokio::spawn(running_dispatcher.run(stopped));
+    eventually("the delivery sent", Duration::from_secs(10), || async {
+        count_status(&pool, "succeeded").await == 1
+    })
+    .await;
+    assert_eq!(health_successes(&pool, id).await, 0, "held in memory");
+
+    stop_loop(stop, running).await;
+    assert_eq!(health_successes(&pool, id).await, 1);
 }

@@ -52,32 +52,36 @@ pub async fn create(
     Ok((id, key))
 }
 
-/// The live key with this value: not revoked, and its creator (if it has one: keys made with
-/// the CLI have none) not disabled. `last_used_at` is written at most once a minute per key,
-/// so a busy producer does not turn every publish into an extra write.
-pub async fn authenticate(pool: &PgPool, key: &str) -> sqlx::Result<Option<ApiKey>> {
-    let found: Option<ApiKey> = sqlx::query_as(
+/// The live key whose value has this hash ([`key_hash`]): not revoked, and its creator (if it
+/// has one: keys made with the CLI have none) not disabled.
+pub async fn find(pool: &PgPool, hash: &[u8]) -> sqlx::Result<Option<ApiKey>> {
+    sqlx::query_as(
         r#"SELECT k.id, k.name, k.created_by, k.scopes, k.last_used_at
            FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
            WHERE k.key_hash = $1 AND k.revoked_at IS NULL
              AND (k.created_by IS NULL OR u.disabled_at IS NULL)"#,
     )
-    .bind(key_hash(key))
+    .bind(hash)
     .fetch_optional(pool)
-    .await?;
-    let Some(key) = found else {
-        return Ok(None);
-    };
+    .await
+}
+
+/// Notes that `key` was just used. `last_used_at` is written at most once a minute per key,
+/// so a busy producer does not turn every publish into an extra write. Whether it wrote.
+pub async fn touch(pool: &PgPool, key: &mut ApiKey) -> sqlx::Result<bool> {
+    let now = Utc::now();
     if key
         .last_used_at
-        .is_none_or(|at| Utc::now() - at > chrono::Duration::minutes(1))
+        .is_some_and(|at| now - at <= chrono::Duration::minutes(1))
     {
-        sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1")
-            .bind(key.id)
-            .execute(pool)
-            .await?;
+        return Ok(false);
     }
-    Ok(Some(key))
+    key.last_used_at = Some(now);
+    sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1")
+        .bind(key.id)
+        .execute(pool)
+        .await?;
+    Ok(true)
 }
 
 pub async fn revoke(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {

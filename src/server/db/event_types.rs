@@ -18,6 +18,7 @@ pub async fn archived_names(pool: &PgPool) -> sqlx::Result<Vec<String>> {
 }
 
 /// What publishing an event of a type must respect.
+#[derive(Clone)]
 pub struct PublishRules {
     pub archived: bool,
     /// The JSON Schema's text.

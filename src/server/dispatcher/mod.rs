@@ -1,5 +1,6 @@
 //! The dispatcher: PostgreSQL is the queue. Lanes claim due deliveries in batches, send them
-//! concurrently, and write the results back in one transaction per batch. Deliveries that a
+//! concurrently, and give the results to one writer task, which commits whatever batches have
+//! ended by the time it is free together (see [`recorder`]). Deliveries that a
 //! publish in this process makes skip the claim: they are written leased to this process and
 //! handed over directly (see [`handoff`]), and each handed batch is sent and recorded in a task
 //! of its own, beside the lanes.
@@ -15,6 +16,7 @@ pub mod handoff;
 pub mod limits;
 pub mod owner;
 pub mod record;
+pub mod recorder;
 pub mod resolver;
 pub mod send;
 
@@ -30,6 +32,7 @@ use handoff::{Handed, Handoff};
 use limits::{Admission, Limits};
 use rand::Rng;
 use record::{AttemptRow, Batch, Deferral};
+use recorder::Recorder;
 use send::{Sender, Sent};
 use sqlx::PgPool;
 use std::collections::HashMap;
@@ -56,6 +59,10 @@ pub struct DispatchConfig {
     pub max_in_flight: usize,
     /// An endpoint with no success for this long is disabled.
     pub disable_after: Duration,
+    /// How often the endpoint health counted in memory is written (see [`recorder`]).
+    pub health_every: Duration,
+    /// Results are committed without waiting for the disk (opt-in; see [`record::write`]).
+    pub async_result_commit: bool,
 }
 
 impl Default for DispatchConfig {
@@ -69,6 +76,8 @@ impl Default for DispatchConfig {
             poll_interval: Duration::from_millis(500),
             max_in_flight: 512,
             disable_after: Duration::from_secs(5 * 24 * 3600),
+            health_every: recorder::HEALTH_EVERY,
+            async_result_commit: false,
         }
     }
 }
@@ -94,6 +103,8 @@ pub struct Dispatcher {
     /// This process's lease-owner number, set when the loop starts (see [`owner`]).
     owner: Arc<OnceLock<i32>>,
     handoff: Handoff,
+    /// Writes every batch's results (see [`recorder`]).
+    recorder: Recorder,
     /// What publishes hand over; taken by the loop when it starts.
     handed: Arc<Mutex<Option<mpsc::UnboundedReceiver<Handed>>>>,
 }
@@ -109,6 +120,7 @@ impl Dispatcher {
             config.lease_margin,
         );
         Self {
+            recorder: Recorder::start(pool.clone(), &config),
             pool,
             sender,
             secrets,
@@ -127,6 +139,11 @@ impl Dispatcher {
     /// them while [`Dispatcher::run`] runs.
     pub fn handoff(&self) -> Handoff {
         self.handoff.clone()
+    }
+
+    /// Writes the endpoint health counted so far now, rather than within a second.
+    pub async fn flush_health(&self) {
+        self.recorder.flush_health().await;
     }
 
     /// The attempts this dispatcher recorded lately, which the alert check reads.
@@ -162,6 +179,7 @@ impl Dispatcher {
         while let Some(ended) = lanes.join_next().await {
             ended??;
         }
+        self.recorder.flush_health().await;
         listener.abort();
         drop(held);
         Ok(())
@@ -260,10 +278,10 @@ impl Dispatcher {
         bodies: Arc<HashMap<Uuid, String>>,
     ) -> anyhow::Result<()> {
         let batch = self.process(jobs, slots, bodies).await?;
-        record::write(&self.pool, &batch, self.config.disable_after).await?;
+        // The attempts happened, whether or not their record commits: alerts and metrics see them.
         self.window.observe(&batch.attempts);
         crate::server::metrics::record_batch(&batch);
-        Ok(())
+        self.recorder.write(batch).await
     }
 
     /// Up to a batch of in-flight slots: at least one (waiting for it if all are taken).

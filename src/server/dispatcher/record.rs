@@ -1,5 +1,6 @@
 //! Writing a batch of results in one transaction (one commit, one WAL flush per batch):
-//! attempt rows, delivery updates, hourly endpoint health, endpoint success/failure state.
+//! attempt rows, delivery updates, endpoint success/failure state; and, apart from them, the
+//! hourly endpoint health that [`super::recorder`] counts in memory.
 //!
 //! One bad result must never cost the others their record: if the batch's transaction fails,
 //! each delivery's result is written on its own, and a result that cannot be stored even then
@@ -11,41 +12,67 @@
 //! re-claimed the delivery, or after an admin queued a retry, does not overwrite them.
 
 use crate::domain::attempt::FailureClass;
-pub use crate::domain::outcome::{AttemptRow, Batch, Deferral, DeliveryUpdate};
+pub use crate::domain::outcome::{AttemptRow, Batch, Deferral, DeliveryUpdate, HealthCell};
 use chrono::Utc;
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::time::Duration;
 use uuid::Uuid;
 
-pub async fn write(pool: &PgPool, batch: &Batch, disable_after: Duration) -> sqlx::Result<()> {
+/// How results are written.
+#[derive(Debug, Clone, Copy)]
+pub struct Recording {
+    /// An endpoint with no success for this long is disabled.
+    pub disable_after: Duration,
+    /// Commit without waiting for the WAL to reach the disk (`--async-result-commit`, off by
+    /// default). A crash of PostgreSQL — not of Herald — can then lose the last commits: their
+    /// attempts vanish from the log and the deliveries, still leased, are sent again when the
+    /// lease ends. Never a lost delivery, but a weaker attempt log, so only when asked for.
+    pub asynchronous: bool,
+}
+
+impl Recording {
+    /// Synchronous commits (the default), disabling endpoints after `disable_after`.
+    pub fn durable(disable_after: Duration) -> Self {
+        Self {
+            disable_after,
+            asynchronous: false,
+        }
+    }
+}
+
+pub async fn write(pool: &PgPool, batch: &Batch, how: Recording) -> sqlx::Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
-    let Err(err) = write_together(pool, batch, disable_after).await else {
+    let Err(err) = write_together(pool, batch, how).await else {
         crate::server::changes::deliveries_changed();
         return Ok(());
     };
     tracing::error!(error = %err, results = batch.updates.len(), "writing a batch of results failed; writing them one by one");
     metrics::counter!("herald_result_batches_split_total").increment(1);
     for single in batch.singles() {
-        if let Err(err) = write_together(pool, &single, disable_after).await {
+        if let Err(err) = write_together(pool, &single, how).await {
             tracing::error!(error = %err, "a result could not be stored as received; recording it as unrecordable");
             metrics::counter!("herald_results_unrecordable_total").increment(1);
             let fallback = single.unrecordable(&err.to_string());
-            write_together(pool, &fallback, disable_after).await?;
+            write_together(pool, &fallback, how).await?;
         }
     }
     crate::server::changes::deliveries_changed();
     Ok(())
 }
 
-async fn write_together(pool: &PgPool, batch: &Batch, disable_after: Duration) -> sqlx::Result<()> {
+async fn write_together(pool: &PgPool, batch: &Batch, how: Recording) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
+    if how.asynchronous {
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+    }
     insert_attempts(&mut tx, &batch.attempts).await?;
     update_deliveries(&mut tx, batch).await?;
-    record_health(&mut tx, batch).await?;
-    update_endpoints(&mut tx, batch, disable_after).await?;
+    update_endpoints(&mut tx, batch, how.disable_after).await?;
     tx.commit().await
 }
 
@@ -234,9 +261,9 @@ fn note_fenced(results: usize, written: u64) {
     }
 }
 
-/// Adds the batch's outcomes to the hourly per-endpoint counters.
-async fn record_health(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::Result<()> {
-    let cells = batch.health_cells();
+/// Adds counted outcomes to the hourly per-endpoint counters (cells in key order, so that two
+/// writers lock the rows in the same order and never deadlock).
+pub async fn write_health(pool: &PgPool, cells: &[HealthCell]) -> sqlx::Result<()> {
     if cells.is_empty() {
         return Ok(());
     }
@@ -257,7 +284,7 @@ async fn record_health(tx: &mut sqlx::PgConnection, batch: &Batch) -> sqlx::Resu
     .bind(cells.iter().map(|c| c.succeeded).collect::<Vec<_>>())
     .bind(cells.iter().map(|c| c.failed).collect::<Vec<_>>())
     .bind(buckets)
-    .execute(tx)
+    .execute(pool)
     .await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use crate::domain::scope::{Scope, allows};
 use crate::error::AppError;
-use crate::server::db::api_keys::{self, ApiKey};
+use crate::server::db::api_keys::ApiKey;
 use crate::server::db::audit::Actor;
 use crate::server::state::AppState;
 use axum::extract::FromRequestParts;
@@ -40,7 +40,7 @@ impl FromRequestParts<AppState> for ApiCaller {
     ) -> Result<Self, Self::Rejection> {
         let key = crate::server::auth::bearer::presented(&parts.headers)
             .ok_or(ApiError(AppError::Unauthorized))?;
-        match api_keys::authenticate(&state.pool, key).await? {
+        match state.lookups.api_key(&state.pool, key).await? {
             Some(found) => Ok(ApiCaller(found)),
             None => Err(ApiError(AppError::Unauthorized)),
         }

@@ -156,7 +156,13 @@ pub async fn publish_batch(
             idempotency_key: e.idempotency_key.as_deref(),
         })
         .collect();
-    let published = publish_batch(&state.pool, &items, state.publisher.handoff()).await?;
+    let published = publish_batch(
+        &state.pool,
+        &state.lookups,
+        &items,
+        state.publisher.handoff(),
+    )
+    .await?;
     let status = if published.iter().any(|p| p.created) {
         StatusCode::CREATED
     } else {

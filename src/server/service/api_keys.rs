@@ -48,6 +48,7 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: Uuid) -> Result<(), App
     if !db::api_keys::revoke(&state.pool, id).await? {
         return Err(AppError::NotFound("API key".into()));
     }
+    state.lookups.forget();
     db::audit::record(
         &state.pool,
         actor,

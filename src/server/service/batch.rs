@@ -4,12 +4,13 @@
 //! (`events[3].type`), and nothing is stored. Idempotency keys work per event, as for single
 //! publishes: an event whose key was seen before comes back as the earlier event.
 
-use super::events::{Published, check_event, commit_publish, existing, type_rules};
+use super::events::{Published, check_event, commit_publish, existing, usable_rules};
 use crate::domain::event::envelope;
 use crate::domain::ids::event_ref;
 use crate::error::{AppError, FieldError};
 use crate::server::db::event_types::PublishRules;
 use crate::server::dispatcher::handoff::{Handoff, Leased, Reservation};
+use crate::server::lookups::Lookups;
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use sqlx::PgPool;
@@ -35,10 +36,11 @@ struct Prepared<'a> {
 /// Checks and writes a batch; `handoff` is this process's running dispatcher, if any.
 pub async fn publish_batch(
     pool: &PgPool,
+    lookups: &Lookups,
     items: &[BatchItem<'_>],
     handoff: Option<&Handoff>,
 ) -> Result<Vec<Published>, AppError> {
-    check_batch(pool, items).await?;
+    check_batch(pool, lookups, items).await?;
     write_batch(pool, items, handoff).await
 }
 
@@ -117,7 +119,11 @@ fn count_per_event(rows: &[Inserted]) -> HashMap<Uuid, i64> {
 }
 
 /// Every event checked before anything is written; the first problem refuses the batch.
-async fn check_batch(pool: &PgPool, items: &[BatchItem<'_>]) -> Result<(), AppError> {
+async fn check_batch(
+    pool: &PgPool,
+    lookups: &Lookups,
+    items: &[BatchItem<'_>],
+) -> Result<(), AppError> {
     if items.is_empty() || items.len() > MAX_BATCH {
         return Err(AppError::field(
             "events",
@@ -129,7 +135,8 @@ async fn check_batch(pool: &PgPool, items: &[BatchItem<'_>]) -> Result<(), AppEr
     for (index, item) in items.iter().enumerate() {
         let at = |err: AppError| placed(index, err);
         if !rules.contains_key(item.event_type) {
-            let found = type_rules(pool, item.event_type, false).await.map_err(at)?;
+            let found = lookups.publish_rules(pool, item.event_type).await?;
+            let found = usable_rules(item.event_type, false, found).map_err(at)?;
             rules.insert(item.event_type, found);
         }
         let type_rules = &rules[item.event_type];

@@ -49,6 +49,7 @@ pub async fn update(
     let updated = db::event_types::update(&state.pool, &valid)
         .await?
         .ok_or_else(not_found)?;
+    state.lookups.forget();
     audit(state, actor, "event_type.update", &updated).await?;
     Ok(updated)
 }
@@ -77,6 +78,7 @@ pub async fn set_archived(
     let changed = db::event_types::set_archived(&state.pool, name, archived)
         .await?
         .ok_or_else(not_found)?;
+    state.lookups.forget();
     let action = if archived {
         "event_type.archive"
     } else {
@@ -97,6 +99,7 @@ pub async fn delete(state: &AppState, actor: &Actor, name: &str) -> Result<(), A
             "{name} has events or subscribed endpoints: archive it instead, which keeps its history"
         )));
     }
+    state.lookups.forget();
     audit(state, actor, "event_type.delete", &existing).await
 }
 

@@ -68,12 +68,13 @@ pub struct Published {
     pub uuid: Uuid,
 }
 
-/// The rules a type's events must follow: it is in the catalog, not archived, and not one of
-/// Herald's own operational types (unless Herald publishes it).
-pub(super) async fn type_rules(
-    pool: &PgPool,
+/// The rules a type's events must follow, given what the catalog holds for it (`found`): it
+/// is in the catalog, not archived, and not one of Herald's own operational types (unless
+/// Herald publishes it).
+pub(super) fn usable_rules(
     name: &str,
     herald_own: bool,
+    found: Option<PublishRules>,
 ) -> Result<PublishRules, AppError> {
     if is_operational(name) && !herald_own {
         return Err(AppError::field(
@@ -81,14 +82,12 @@ pub(super) async fn type_rules(
             format!("{name:?} is one of Herald's own operational events; only Herald publishes it"),
         ));
     }
-    let rules = db::event_types::publish_rules(pool, name)
-        .await?
-        .ok_or_else(|| {
-            AppError::field(
-                "type",
-                format!("unknown event type {name:?}; add it to the event-type catalog first"),
-            )
-        })?;
+    let rules = found.ok_or_else(|| {
+        AppError::field(
+            "type",
+            format!("unknown event type {name:?}; add it to the event-type catalog first"),
+        )
+    })?;
     if rules.archived {
         return Err(AppError::field(
             "type",
@@ -126,7 +125,8 @@ pub(super) fn check_event(
 
 pub async fn publish(pool: &PgPool, request: PublishRequest<'_>) -> Result<Published, AppError> {
     let name = request.event_type;
-    let rules = type_rules(pool, name, request.herald_own).await?;
+    let found = db::event_types::publish_rules(pool, name).await?;
+    let rules = usable_rules(name, request.herald_own, found)?;
     check_event(name, &rules, request.data, request.idempotency_key)?;
     let id = Uuid::now_v7();
     let created_at = crate::server::metrics::uuid_time(id).unwrap_or_else(Utc::now);

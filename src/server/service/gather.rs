@@ -11,9 +11,10 @@
 //! is written on its own, so one event cannot cost the others their answer.
 
 use super::batch::{BatchItem, MAX_BATCH, write_batch};
-use super::events::{PublishRequest, Published, check_event, publish, type_rules};
+use super::events::{PublishRequest, Published, check_event, publish, usable_rules};
 use crate::error::AppError;
 use crate::server::dispatcher::handoff::Handoff;
+use crate::server::lookups::Lookups;
 use serde_json::value::RawValue;
 use sqlx::PgPool;
 use std::collections::HashSet;
@@ -29,6 +30,8 @@ pub struct Gatherer {
     queue: mpsc::Sender<Waiting>,
     /// This process's dispatcher, once it is made (`herald serve` makes it after the state).
     handoff: Arc<OnceLock<Handoff>>,
+    /// Where each publish finds its type's rules.
+    lookups: Arc<Lookups>,
 }
 
 /// An event checked and waiting to be written, with where its answer goes.
@@ -51,11 +54,15 @@ impl Waiting {
 
 impl Gatherer {
     /// Starts the writer task; it ends when the last handle is dropped.
-    pub fn start(pool: PgPool) -> Self {
+    pub fn start(pool: PgPool, lookups: Arc<Lookups>) -> Self {
         let (queue, waiting) = mpsc::channel(QUEUE);
         let handoff = Arc::new(OnceLock::new());
         tokio::spawn(write_groups(pool, waiting, handoff.clone()));
-        Self { queue, handoff }
+        Self {
+            queue,
+            handoff,
+            lookups,
+        }
     }
 
     /// From now on, deliveries go straight to this process's dispatcher while it runs.
@@ -76,7 +83,8 @@ impl Gatherer {
         data: &RawValue,
         idempotency_key: Option<&str>,
     ) -> Result<Published, AppError> {
-        let rules = type_rules(pool, event_type, false).await?;
+        let found = self.lookups.publish_rules(pool, event_type).await?;
+        let rules = usable_rules(event_type, false, found)?;
         check_event(event_type, &rules, data, idempotency_key)?;
         let (answer, answered) = oneshot::channel();
         let waiting = Waiting {

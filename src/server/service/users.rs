@@ -73,6 +73,8 @@ pub async fn change(
         None => None,
     };
     let email = db::admin::change_user(&state.pool, id, role, disabled).await?;
+    // A disabled user's API keys stop working with the next request.
+    state.lookups.forget();
     let details = json!({ "role": role, "disabled": disabled });
     db::audit::record(&state.pool, actor, "user.update", &email, details).await?;
     Ok(())
