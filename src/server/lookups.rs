@@ -88,7 +88,7 @@ impl Lookups {
             return Ok(None);
         };
         if api_keys::touch(pool, &mut found).await? {
-            self.keep_touched(&found);
+            self.keep_touched(&hash, &found);
         }
         Ok(Some(found))
     }
@@ -141,9 +141,8 @@ impl Lookups {
     }
 
     /// Keeps the use time just written, so the next minute's requests do not write it again.
-    fn keep_touched(&self, key: &ApiKey) {
-        let mut cached = self.lock();
-        for kept in cached.keys.values_mut().filter(|k| k.id == key.id) {
+    fn keep_touched(&self, hash: &[u8], key: &ApiKey) {
+        if let Some(kept) = self.lock().keys.get_mut(hash) {
             *kept = key.clone();
         }
     }

@@ -50,6 +50,16 @@ async fn silently(pool: &PgPool, table: &str, sql: &str, id: Uuid) {
     sqlx::query(&switch("ENABLE")).execute(pool).await.unwrap();
 }
 
+/// Runs `sql` (binding `id` as `$1` if given) as another process or psql would.
+async fn elsewhere(pool: &PgPool, sql: &str, id: Option<Uuid>) {
+    let query = sqlx::query(sql);
+    let query = match id {
+        Some(id) => query.bind(id),
+        None => query,
+    };
+    query.execute(pool).await.unwrap();
+}
+
 async fn refused_within(app: &crate::helpers::TestApp, key: &str, expected: StatusCode) {
     eventually(
         &format!("publishes answered {expected}"),
@@ -116,28 +126,18 @@ async fn changes_made_elsewhere_reach_the_cache_by_notification(pool: PgPool) {
     assert_eq!(publish(&app, &owned).await, StatusCode::CREATED);
 
     // As another Herald process, or psql, would: plain SQL, the triggers tell every process.
-    sqlx::query("UPDATE event_types SET archived_at = now() WHERE name = 'user.created'")
-        .execute(&pool)
-        .await
-        .unwrap();
+    let archive = "UPDATE event_types SET archived_at = now() WHERE name = 'user.created'";
+    elsewhere(&pool, archive, None).await;
     refused_within(&app, &key, StatusCode::UNPROCESSABLE_ENTITY).await;
-    sqlx::query("UPDATE event_types SET archived_at = NULL WHERE name = 'user.created'")
-        .execute(&pool)
-        .await
-        .unwrap();
+    let restore = "UPDATE event_types SET archived_at = NULL WHERE name = 'user.created'";
+    elsewhere(&pool, restore, None).await;
     refused_within(&app, &key, StatusCode::CREATED).await;
 
-    sqlx::query("UPDATE users SET disabled_at = now() WHERE id = $1")
-        .bind(owner)
-        .execute(&pool)
-        .await
-        .unwrap();
+    let disable = "UPDATE users SET disabled_at = now() WHERE id = $1";
+    elsewhere(&pool, disable, Some(owner)).await;
     refused_within(&app, &owned, StatusCode::UNAUTHORIZED).await;
-    sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    let revoke = "UPDATE api_keys SET revoked_at = now() WHERE id = $1";
+    elsewhere(&pool, revoke, Some(id)).await;
     refused_within(&app, &key, StatusCode::UNAUTHORIZED).await;
 }
 

@@ -1217,12 +1217,19 @@ async fn results_are_committed_without_waiting_for_the_disk_only_when_asked(pool
     assert_eq!(count_status(&pool, "succeeded").await, 2);
 }
 
+/// An endpoint on a receiver that answers 200 and one delivery due to it: the state, the
+/// endpoint, and the receiver (kept alive by the caller).
+async fn one_due_delivery(pool: &PgPool) -> (AppState, Uuid, Receiver) {
+    let state = crate::helpers::test_state(pool.clone());
+    let (receiver, url) = receiver().await;
+    let (id, _) = create(&state, form("counted", &url)).await;
+    publish_one(pool).await;
+    (state, id, receiver)
+}
+
 #[sqlx::test]
 async fn a_running_dispatcher_writes_the_health_it_counts_about_once_a_second(pool: PgPool) {
-    let state = crate::helpers::test_state(pool.clone());
-    let (_receiver, url) = receiver().await;
-    let (id, _) = create(&state, form("counted", &url)).await;
-    publish_one(&pool).await;
+    let (state, id, _receiver) = one_due_delivery(&pool).await;
     let (stop, running) = run_polling_once_a_minute(&state, config(), "succeeded").await;
 
     // Neither stopped nor told to flush: only the writer's own clock writes it.
@@ -1238,10 +1245,7 @@ async fn a_running_dispatcher_writes_the_health_it_counts_about_once_a_second(po
 
 #[sqlx::test]
 async fn a_stopping_dispatcher_writes_the_health_it_has_not_yet_written(pool: PgPool) {
-    let state = crate::helpers::test_state(pool.clone());
-    let (_receiver, url) = receiver().await;
-    let (id, _) = create(&state, form("counted", &url)).await;
-    publish_one(&pool).await;
+    let (state, id, _receiver) = one_due_delivery(&pool).await;
     let hourly = DispatchConfig {
         health_every: Duration::from_secs(3600),
         ..config()
