@@ -8,9 +8,9 @@
 //!
 //! Hourly endpoint health is counted here, in memory, and written about once a second
 //! ([`HEALTH_EVERY`], the default of `DispatchConfig::health_every`) and when the dispatcher
-//! stops, instead of upserting the same few hot rows in every commit. A crash loses at most that second's counts; the attempts themselves (what
-//! the delivery log shows) are never held back. Counts that cannot be written are kept for
-//! the next flush.
+//! stops, instead of upserting the same few hot rows in every commit. A crash loses at most
+//! that second's counts; the attempts themselves (what the delivery log shows) are never held
+//! back. Counts that cannot be written are kept for the next flush.
 
 use super::DispatchConfig;
 use super::record::{self, Batch, Recording};
