@@ -19,7 +19,7 @@ install_missing pgbench=postgresql-contrib
 
 ceiling_database herald_ceiling_writes
 
-publish=scripts/ceiling/publish.sql dispatch=scripts/ceiling/dispatch.sql
+publish=scripts/ceiling/publish.sql dispatch="$claim_and_record"
 # The publish without its wake-up.
 grep -v pg_notify "$publish" >"$work/publish-no-notify.sql"
 

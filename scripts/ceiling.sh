@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # The dispatcher's ceilings on this machine, in one run:
 #   1. the receiver: nginx answering 204 to every POST, loaded straight by wrk;
-#   2. PostgreSQL: pgbench running the statements Herald issues, -M prepared: publishing one
-#      event with its 5 deliveries (scripts/ceiling/publish.sql) 50 times for each claim and
-#      record of up to 250 deliveries (scripts/ceiling/dispatch.sql), as Herald batches them;
-#      deliveries/s is what got settled;
+#   2. PostgreSQL: pgbench running the statements Herald issues, -M prepared, two ways:
+#      deliveries left to claims, publishing one event with its 5 deliveries and a wake-up
+#      (scripts/ceiling/publish.sql) 50 times for each claim and record of up to 250
+#      (scripts/ceiling/claim.sql, record.sql); and deliveries handed to this process's own
+#      dispatcher, published already leased without a wake-up (publish-handed.sql) and only
+#      recorded. Deliveries/s is what got settled; Herald's own publishes take the second way
+#      while it has room in flight, the first beyond it;
 #   3. Herald end to end: wrk POSTs one event per request over REST, each fanned out to 5
 #      endpoints on that nginx; deliveries/s is every delivery settled, over the time from the
 #      first publish to the last settlement;
 #   4. the same with POST /api/v1/events/batch, 100 events per request.
-# Prints each figure and Herald's share of the lower ceiling. Needs the release build
+# Prints each figure and Herald's share of the lowest ceiling that applies (receiver, or
+# PostgreSQL for the hand-off). Needs the release build
 # (cargo leptos build --release) and wrk, nginx and pgbench (apt: wrk nginx-light
 # postgresql-contrib; installed here when missing).
 # Usage: ./scripts/ceiling.sh   (DURATION=10 CONNECTIONS=64 by default)
@@ -32,8 +36,11 @@ echo "receiver: $receiver requests/s"
 
 echo "== 2. PostgreSQL ceiling for Herald's statements per event (pgbench -M prepared)"
 ceiling_database herald_ceiling
-postgres_ceiling scripts/ceiling/publish.sql scripts/ceiling/dispatch.sql
+postgres_ceiling scripts/ceiling/publish.sql "$claim_and_record"
 echo "postgres: $db_deliveries deliveries/s (publish + claim + record, best at $best_clients clients)"
+postgres_ceiling scripts/ceiling/publish-handed.sql scripts/ceiling/record.sql
+handed_ceiling="$db_deliveries"
+echo "postgres: $handed_ceiling deliveries/s (handed off: publish leased + record, best at $best_clients clients)"
 sql "TRUNCATE events, deliveries, delivery_attempts, endpoint_health_hourly, idempotency_keys"
 
 echo "== 3. Herald end to end (wrk -c $connections over REST, ${duration}s, 5 endpoints each)"
@@ -67,5 +74,5 @@ settled="$(sql "SELECT count(*) FROM deliveries WHERE status = 'succeeded'")"
 batch_e2e="$(awk -v n="$settled" -v a="$start" -v b="$end" 'BEGIN {printf "%d", n / (b - a)}')"
 echo "herald (batches): $batches batches/s = $(awk -v b="$batches" 'BEGIN {printf "%d", b * 100}') events/s ingested ($ingested events in ${duration}s); $settled deliveries settled = $batch_e2e deliveries/s end to end"
 
-lower=$(( receiver < db_deliveries ? receiver : db_deliveries ))
+lower=$(( receiver < handed_ceiling ? receiver : handed_ceiling ))
 awk -v e="$e2e" -v l="$lower" 'BEGIN {printf "share: Herald delivers %.0f %% of the lower ceiling (%d deliveries/s)\n", 100 * e / l, l}'

@@ -61,9 +61,14 @@ ceiling_database() {
   kill "$herald_pid"; wait "$herald_pid" 2>/dev/null || true
 }
 
+# The dispatcher's side of the ceiling for deliveries left to claims: a lane's claim of up to
+# 250, then the result writer's transaction for them, run in turn by one pgbench client.
+claim_and_record="$work/claim-and-record.sql"
+cat scripts/ceiling/claim.sql scripts/ceiling/record.sql >"$claim_and_record"
+
 # PostgreSQL's ceiling for a publish script and a dispatch script run by pgbench -M prepared,
-# 50 publishes (one event, 5 deliveries) for each claim-and-record of up to 250: deliveries
-# settled per second, the best of several client counts (contention decides which is best).
+# 50 publishes (one event, 5 deliveries) for each dispatch of up to 250: deliveries settled
+# per second, the best of several client counts (contention decides which is best).
 # Sets db_deliveries and best_clients; needs `duration` and the 5 endpoints in DATABASE_URL.
 postgres_ceiling() {
   local publish="$1" dispatch="$2" clients run seconds=$(( (duration + 1) / 2 ))

@@ -1,6 +1,6 @@
 -- Publishing one event as Herald does, for pgbench (-M prepared): the event and one delivery
--- per subscribed endpoint, one wake-up, one commit. (scripts/ceiling/dispatch.sql is the
--- dispatcher's side.)
+-- per subscribed endpoint, one wake-up, one commit. (scripts/ceiling/claim.sql and
+-- record.sql are the dispatcher's side.)
 \set n random(1, 1000000000)
 BEGIN;
 INSERT INTO events (id, type, body, created_at)

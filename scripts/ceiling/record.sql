@@ -1,20 +1,8 @@
--- The dispatcher's side as Herald does it, for pgbench (-M prepared): a claim of up to 250 due
--- deliveries (a lease under SKIP LOCKED), then the recorder's transaction for them (the
--- attempts and the settled deliveries) in one statement per table. Endpoint health is not
--- here: Herald counts it in memory and writes it about once a second, not per delivery.
-WITH due AS (
-    SELECT id, endpoint_id FROM deliveries
-    WHERE status IN ('pending', 'retrying') AND next_attempt_at <= now()
-    ORDER BY next_attempt_at LIMIT 250 FOR UPDATE SKIP LOCKED
-), longest AS (
-    SELECT max(e.timeout_ms) AS ms FROM endpoints e WHERE e.id IN (SELECT endpoint_id FROM due)
-)
-UPDATE deliveries d
-SET next_attempt_at = now() + make_interval(secs => greatest((SELECT ms FROM longest) / 1000.0, 10) + 15),
-    leased_by = 1
-FROM due WHERE d.id = due.id
-RETURNING d.id, d.event_id, d.endpoint_id, d.attempt_count, d.queued_trigger, d.queued_by, d.next_attempt_at;
-
+-- The result writer's transaction as Herald does it, for pgbench (-M prepared): up to 250
+-- leased deliveries (by a claim, scripts/ceiling/claim.sql, or by the publish that made them,
+-- scripts/ceiling/publish-handed.sql) get their attempts and are settled, one statement per
+-- table. Endpoint health is not here: Herald counts it in memory and writes it about once a
+-- second, not per delivery.
 BEGIN;
 WITH mine AS (
     SELECT id, endpoint_id, next_attempt_at AS lease FROM deliveries
