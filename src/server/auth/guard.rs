@@ -15,7 +15,10 @@ use sqlx::PgPool;
 
 /// The user signed in on this request, from the session cookie.
 pub async fn current_user() -> Result<CurrentUser, AppError> {
-    let state = AppState::from_context()?;
+    signed_in(&AppState::from_context()?).await
+}
+
+async fn signed_in(state: &AppState) -> Result<CurrentUser, AppError> {
     let headers: HeaderMap = leptos_axum::extract()
         .await
         .map_err(|_| AppError::Internal)?;
@@ -34,20 +37,24 @@ pub async fn user_from_headers(
 
 /// The signed-in user if their role is at least `required`; otherwise 401 or 403.
 pub async fn require(required: Role) -> Result<CurrentUser, AppError> {
-    let outcome = current_user()
+    authorize(required).await.map(|(_, user)| user)
+}
+
+/// The application state and the signed-in user, if their role is at least `required`: the
+/// first line of every guarded server function.
+///
+/// The state is taken from the context before the first `.await`: server rendering renders a
+/// `Suspense`'s children twice, and a resource of the discarded first pass may still be
+/// running after its owner, and so its context, is gone.
+pub async fn authorize(required: Role) -> Result<(AppState, CurrentUser), AppError> {
+    let state = AppState::from_context()?;
+    let outcome = signed_in(&state)
         .await
         .and_then(|user| check_role(user, required));
     if let Err(err) = &outcome {
         set_status(err);
     }
-    outcome
-}
-
-/// The application state and the signed-in user, if their role is at least `required`: the
-/// first line of every guarded server function.
-pub async fn authorize(required: Role) -> Result<(AppState, CurrentUser), AppError> {
-    let user = require(required).await?;
-    Ok((AppState::from_context()?, user))
+    Ok((state, outcome?))
 }
 
 /// A server function's result, with the HTTP status of its error set (see [`set_status`]).
