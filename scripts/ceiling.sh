@@ -5,8 +5,8 @@
 #      deliveries left to claims, publishing one event with its 5 deliveries and a wake-up
 #      (scripts/ceiling/publish.sql) 50 times for each claim and record of up to 250
 #      (scripts/ceiling/claim.sql, record.sql); and deliveries handed to this process's own
-#      dispatcher, published already leased without a wake-up (publish-handed.sql) and only
-#      recorded. Deliveries/s is what got settled; Herald's own publishes take the second way
+#      dispatcher, published already leased without a wake-up (publish.sql with handed=true,
+#      its pg_notify dropped) and only recorded. Deliveries/s is what got settled; Herald's own publishes take the second way
 #      while it has room in flight, the first beyond it;
 #   3. Herald end to end: wrk POSTs one event per request over REST, each fanned out to 5
 #      endpoints on that nginx; deliveries/s is every delivery settled, over the time from the
@@ -38,7 +38,8 @@ echo "== 2. PostgreSQL ceiling for Herald's statements per event (pgbench -M pre
 ceiling_database herald_ceiling
 postgres_ceiling scripts/ceiling/publish.sql "$claim_and_record"
 echo "postgres: $db_deliveries deliveries/s (publish + claim + record, best at $best_clients clients)"
-postgres_ceiling scripts/ceiling/publish-handed.sql scripts/ceiling/record.sql
+grep -v pg_notify scripts/ceiling/publish.sql >"$work/publish-handed.sql"
+HANDED=true postgres_ceiling "$work/publish-handed.sql" scripts/ceiling/record.sql
 handed_ceiling="$db_deliveries"
 echo "postgres: $handed_ceiling deliveries/s (handed off: publish leased + record, best at $best_clients clients)"
 sql "TRUNCATE events, deliveries, delivery_attempts, endpoint_health_hourly, idempotency_keys"

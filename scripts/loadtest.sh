@@ -69,13 +69,14 @@ cat scripts/ceiling/claim.sql scripts/ceiling/record.sql >"$claim_and_record"
 # PostgreSQL's ceiling for a publish script and a dispatch script run by pgbench -M prepared,
 # 50 publishes (one event, 5 deliveries) for each dispatch of up to 250: deliveries settled
 # per second, the best of several client counts (contention decides which is best).
+# HANDED=true leases the published deliveries (see scripts/ceiling/publish.sql).
 # Sets db_deliveries and best_clients; needs `duration` and the 5 endpoints in DATABASE_URL.
 postgres_ceiling() {
   local publish="$1" dispatch="$2" clients run seconds=$(( (duration + 1) / 2 ))
   db_deliveries=0 best_clients=0
   for clients in 4 8 16 32 64; do
     sql "TRUNCATE events, deliveries, delivery_attempts, endpoint_health_hourly, idempotency_keys"
-    pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" \
+    pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" -D handed="${HANDED:-false}" \
       -f "$publish@50" -f "$dispatch@1" "$DATABASE_URL" >/dev/null 2>&1
     run=$(( $(sql "SELECT count(*) FROM deliveries WHERE status = 'succeeded'") / seconds ))
     echo "  $clients clients: $run deliveries/s settled"

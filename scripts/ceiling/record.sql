@@ -1,6 +1,6 @@
 -- The result writer's transaction as Herald does it, for pgbench (-M prepared): up to 250
 -- leased deliveries (by a claim, scripts/ceiling/claim.sql, or by the publish that made them,
--- scripts/ceiling/publish-handed.sql) get their attempts and are settled, one statement per
+-- scripts/ceiling/publish.sql with handed=true) get their attempts and are settled, one statement per
 -- table. Endpoint health is not here: Herald counts it in memory and writes it about once a
 -- second, not per delivery.
 BEGIN;

@@ -1,5 +1,6 @@
 //! The admin layout: the role guard for every page below `/admin`, navigation and sign-out.
 
+use crate::api::alerts::list_alerts;
 use crate::api::auth::{Logout, SignOutOthers, whoami};
 use crate::domain::role::Role;
 use crate::domain::user::CurrentUser;
@@ -12,16 +13,18 @@ use leptos_router::hooks::use_location;
 #[component]
 pub fn AdminLayout() -> impl IntoView {
     let me = Resource::new(|| (), |_| whoami());
-    // The page (Outlet) is rendered once, outside the Suspense: content inside a Suspense is
-    // rendered twice during server rendering, which would create the page's resources twice
-    // and let the HTML and the data sent for hydration come from two different reads.
-    // The page's own server functions refuse non-admins, so nothing leaks through it.
+    // The page (Outlet) and the alert banner's resource are made once, outside the Suspense:
+    // content inside a Suspense is rendered twice during server rendering, which would create
+    // their resources twice (two reads, the first one's result thrown away) and let the HTML
+    // and the data sent for hydration come from two different reads.
+    // The page's and the banner's own server functions refuse non-admins, so nothing leaks.
+    let open_alerts = OnceResource::new(list_alerts(0));
     view! {
         <div class="min-h-screen">
             <Suspense fallback=|| view! { <div class="h-14 border-b border-slate-200 bg-white"></div> }>
                 {move || Suspend::new(async move {
                     match me.await {
-                        Ok(user) if user.role.allows(Role::Admin) => view! { <Header user /><AlertBanner /> }.into_any(),
+                        Ok(user) if user.role.allows(Role::Admin) => view! { <Header user /><AlertBanner open=open_alerts /> }.into_any(),
                         Ok(_) => view! { <Refused message=Role::Admin.requirement() /> }.into_any(),
                         Err(AppError::Unauthorized) => view! { <ToLogin /> }.into_any(),
                         Err(err) => view! { <Refused message=err.to_string() /> }.into_any(),

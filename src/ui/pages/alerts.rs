@@ -4,6 +4,7 @@
 
 use crate::api::alerts::{SaveAlertRules, get_alert_rules, list_alerts};
 use crate::domain::alert::{AlertRulesForm, AlertView};
+use crate::error::AppError;
 use crate::ui::components::alert::ErrorAlert;
 use crate::ui::components::time::LocalTime;
 use leptos::prelude::*;
@@ -98,7 +99,6 @@ fn RulesError() -> impl IntoView {
 
 /// "Label: what it takes" for each rules field the refused post named.
 fn refused_fields() -> Option<Vec<String>> {
-    use crate::error::AppError;
     use leptos::server_fn::error::ServerFnUrlError;
     let encoded = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("__err"))?;
     let AppError::Validation(fields) = ServerFnUrlError::<AppError>::decode_err(&encoded) else {
@@ -162,8 +162,7 @@ fn RulesForm(id: Uuid, form: AlertRulesForm) -> impl IntoView {
 
 /// A strip under the header while any alert is open.
 #[component]
-pub fn AlertBanner() -> impl IntoView {
-    let open = OnceResource::new(list_alerts(0));
+pub fn AlertBanner(open: OnceResource<Result<Vec<AlertView>, AppError>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
